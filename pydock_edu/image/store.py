@@ -1,0 +1,251 @@
+"""The image store: content-addressed layers and configs, and the names (tags) that point at them.
+
+Under ``<root>/image``::
+
+    layers/<hex>/diff/        the layer's files, usable as an overlayfs lower directory
+    layers/<hex>/layer.tar    the layer as a tar (its sha256 is the layer's diff_id, <hex>)
+    configs/<hex>.json        an image config; the image ID is the sha256 of these bytes
+    repositories.json         {"docker.io/library/busybox:latest": "sha256:<image id>", ...}
+
+Identical layers share one directory, because a layer is named by its content.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+
+from .. import state
+from ..errors import Conflict, NotFound
+from ..timefmt import format_time
+from . import layer, reference
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _hex(digest):
+    return digest.split(":", 1)[-1]
+
+
+class ImageStore:
+    def __init__(self):
+        self.root = state.path("image")
+        for sub in ("layers", "configs", "meta", "tmp"):
+            os.makedirs(os.path.join(self.root, sub), exist_ok=True)
+        self.repositories_file = os.path.join(self.root, "repositories.json")
+
+    # Layers
+
+    def layer_path(self, diff_id):
+        return os.path.join(self.root, "layers", _hex(diff_id))
+
+    def layer_dir(self, diff_id):
+        """The directory overlayfs stacks for this layer."""
+        return os.path.join(self.layer_path(diff_id), "diff")
+
+    def has_layer(self, diff_id):
+        return os.path.isdir(self.layer_dir(diff_id))
+
+    def layer_size(self, diff_id):
+        """Bytes of the layer's files (what ``docker history`` calls SIZE)."""
+        meta = state.read_json(os.path.join(self.layer_path(diff_id), "layer.json"), {})
+        return meta.get("size", 0)
+
+    def add_layer(self, stream):
+        """Store the layer tar read from ``stream`` (gzip or not); return its diff_id."""
+        work = tempfile.mkdtemp(dir=os.path.join(self.root, "tmp"))
+        try:
+            os.mkdir(os.path.join(work, "diff"))
+            with open(os.path.join(work, "layer.tar"), "wb") as copy:
+                diff_id, _ = layer.unpack(stream, os.path.join(work, "diff"), tar_copy=copy)
+            size = _tree_size(os.path.join(work, "diff"))
+            state.write_json(os.path.join(work, "layer.json"), {"diff_id": diff_id, "size": size})
+            try:
+                os.rename(work, self.layer_path(diff_id))
+            except OSError:
+                if not self.has_layer(diff_id):
+                    raise
+            return diff_id
+        finally:
+            if os.path.exists(work):
+                shutil.rmtree(work)
+
+    def add_layer_from_dir(self, directory, skip=()):
+        """Pack ``directory`` (a container's upper dir) into a layer and store it."""
+        import io
+        import threading
+
+        read_fd, write_fd = os.pipe()
+
+        def produce():
+            with open(write_fd, "wb") as out:
+                layer.pack(directory, out, skip)
+
+        writer = threading.Thread(target=produce)
+        writer.start()
+        with open(read_fd, "rb") as stream:
+            diff_id = self.add_layer(io.BufferedReader(stream))
+        writer.join()
+        return diff_id
+
+    # Configs and images
+
+    def put_config(self, config):
+        """Store an image config; its ID is the sha256 of its JSON bytes, as in Docker."""
+        data = json.dumps(config, separators=(",", ":")).encode()
+        return self.put_config_bytes(data)
+
+    def put_config_bytes(self, data):
+        image_id = "sha256:" + hashlib.sha256(data).hexdigest()
+        path = os.path.join(self.root, "configs", _hex(image_id) + ".json")
+        if not os.path.exists(path):
+            state.write_bytes(path, data)
+        return image_id
+
+    def config_bytes(self, image_id):
+        with open(os.path.join(self.root, "configs", _hex(image_id) + ".json"), "rb") as f:
+            return f.read()
+
+    def config(self, image_id):
+        return json.loads(self.config_bytes(image_id))
+
+    def image_ids(self):
+        return ["sha256:" + name[:-5] for name in os.listdir(os.path.join(self.root, "configs"))
+                if name.endswith(".json")]
+
+    def layers(self, image_id):
+        """The diff_ids of an image, bottom layer first."""
+        return self.config(image_id)["rootfs"]["diff_ids"]
+
+    def size(self, image_id):
+        return sum(self.layer_size(d) for d in self.layers(image_id))
+
+    # Names
+
+    def repositories(self):
+        return state.read_json(self.repositories_file, {})
+
+    def tags_of(self, image_id):
+        return sorted(name for name, target in self.repositories().items() if target == image_id)
+
+    def tag(self, image_id, name):
+        """Point the name (a reference such as ``busybox:latest``) at ``image_id``."""
+        ref = reference.parse(name)
+        with state.locked():
+            repos = self.repositories()
+            repos[f"{ref.full_repository}:{ref.tag}"] = image_id
+            state.write_json(self.repositories_file, repos)
+
+    def untag(self, name):
+        ref = reference.parse(name)
+        key = f"{ref.full_repository}:{ref.tag}"
+        with state.locked():
+            repos = self.repositories()
+            if key not in repos:
+                raise NotFound(f"No such image: {name}")
+            del repos[key]
+            state.write_json(self.repositories_file, repos)
+
+    def resolve(self, name):
+        """The image ID that a name, a full ID or a unique ID prefix refers to."""
+        repos = self.repositories()
+        try:
+            ref = reference.parse(name)
+        except Exception:
+            ref = None
+        if ref is not None and ref.tag and f"{ref.full_repository}:{ref.tag}" in repos:
+            return repos[f"{ref.full_repository}:{ref.tag}"]
+        if reference.looks_like_id(name):
+            prefix = _hex(name)
+            matches = [i for i in self.image_ids() if _hex(i).startswith(prefix)]
+            if len(matches) == 1:
+                return matches[0]
+        raise NotFound(f"No such image: {name}")
+
+    def delete(self, image_id, prune=True):
+        """Remove an image, the layers no other image uses and (``prune``) its untagged parents.
+
+        Returns the IDs deleted, as ``docker rmi`` prints them.
+        """
+        deleted = []
+        with state.locked():
+            while image_id:
+                parent = self.parent(image_id)
+                layers = set(self.layers(image_id))
+                for path in (os.path.join(self.root, "configs", _hex(image_id) + ".json"), self._meta_file(image_id)):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                deleted.append(image_id)
+                others = self.image_ids()
+                for other in others:
+                    layers -= set(self.layers(other))
+                for diff_id in layers:
+                    shutil.rmtree(self.layer_path(diff_id), ignore_errors=True)
+                repos = self.repositories().values()
+                in_use = any(self.parent(other) == parent for other in others)
+                image_id = parent if prune and parent in others and parent not in repos and not in_use else None
+        return deleted
+
+    # Metadata that is not part of the content: the parent (build cache) and registry digests
+
+    def _meta_file(self, image_id):
+        return os.path.join(self.root, "meta", _hex(image_id) + ".json")
+
+    def meta(self, image_id):
+        return state.read_json(self._meta_file(image_id), {})
+
+    def set_meta(self, image_id, **values):
+        with state.locked():
+            meta = self.meta(image_id)
+            meta.update(values)
+            state.write_json(self._meta_file(image_id), meta)
+
+    def parent(self, image_id):
+        return self.meta(image_id).get("parent")
+
+    def digests_of(self, image_id):
+        """``repo@sha256:...`` names this image has in registries (``RepoDigests``)."""
+        return self.meta(image_id).get("digests", [])
+
+    def history_ids(self, image_id):
+        """For each history row, newest first: the local image it made, or ``<missing>``.
+
+        The image, its parent, its grandparent... each own the history rows up to their length.
+        """
+        owners = {}
+        current = image_id
+        while current and os.path.exists(os.path.join(self.root, "configs", _hex(current) + ".json")):
+            owners.setdefault(len(self.config(current).get("history") or []), current)
+            current = self.parent(current)
+        total = len(self.config(image_id).get("history") or [])
+        return [owners.get(total - i, "<missing>") for i in range(total)]
+
+
+def new_config(diff_ids, container_config=None, history=None, created=None):
+    """An image config in the Docker/OCI format, with a default PATH."""
+    container_config = dict(container_config or {})
+    container_config.setdefault("Env", [f"PATH={DEFAULT_PATH}"])
+    return {
+        "architecture": _architecture(),
+        "os": "linux",
+        "created": format_time(created or time.time()),
+        "config": container_config,
+        "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
+        "history": history or [],
+    }
+
+
+def _architecture():
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def _tree_size(directory):
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            total += st.st_size
+    return total

@@ -1,0 +1,1 @@
+"""Networks: Linux bridges, veth pairs, IPAM, port publishing and name files (see manager.Networks)."""

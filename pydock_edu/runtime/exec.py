@@ -1,0 +1,83 @@
+"""``exec``: run another process inside a running container.
+
+A helper process (started by :func:`.spawn.helper`, never forked from the caller) joins the
+container's cgroup, then its namespaces with setns(2): IPC, UTS, network, cgroup, PID and, last,
+mount, which also puts it in the container's root directory. A process cannot change its own
+PID namespace, only its children's, so the helper then forks; the child becomes the user and
+executes the command while the helper waits and reports its exit code.
+"""
+
+import json
+import os
+import sys
+
+from .. import explain
+from ..errors import PydockError
+from . import init, linux, users
+
+NAMESPACES = ("ipc", "uts", "net", "cgroup", "pid", "mnt")
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    explain.write_to_inherited_fd()
+    error_r, error_w = os.pipe()
+    try:
+        enter(spec)
+    except (OSError, PydockError) as e:
+        print(f"Error: OCI runtime exec failed: {e}", file=sys.stderr)
+        sys.exit(126)
+    if spec["detach"] and os.fork():
+        os._exit(0)
+    pid = os.fork()
+    if pid == 0:
+        os.close(error_r)
+        _child(spec, error_w)
+    os.close(error_w)
+    error = os.read(error_r, 4096)
+    _, status = os.waitpid(pid, 0)
+    if error:
+        message = json.loads(error)
+        print(f"Error: OCI runtime exec failed: {message['error']}", file=sys.stderr)
+        sys.exit(message["code"])
+    code = os.waitstatus_to_exitcode(status)
+    sys.exit(128 - code if code < 0 else code)
+
+
+def enter(spec):
+    """Join the container's cgroup and namespaces (the namespace files are opened first)."""
+    fds = {kind: os.open(f"/proc/{spec['pid']}/ns/{kind}", os.O_RDONLY) for kind in NAMESPACES}
+    for directory in spec["cgroups"]:
+        from .cgroups import write
+
+        write(os.path.join(directory, "cgroup.procs"), os.getpid())
+    for kind in NAMESPACES:
+        linux.setns(fds[kind], kind)
+        os.close(fds[kind])
+
+
+def _child(spec, error_w):
+    try:
+        if spec["detach"]:
+            os.setsid()
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        uid, gid, groups, home = users.resolve(spec["user"])
+        env = dict(item.split("=", 1) for item in spec["env"] if "=" in item)
+        env.setdefault("HOME", home or "/root")
+        os.setgroups(groups)
+        os.setgid(gid)
+        os.setuid(uid)
+        os.chdir(spec["cwd"] or "/")
+        program = init.find_executable(spec["args"][0], env.get("PATH", "/usr/bin:/bin"))
+        explain.step("exec", f"execve({program!r}, {spec['args']!r})")
+        explain.close_inherited_fd()
+        os.execve(program, spec["args"], env)
+    except PydockError as e:
+        os.write(error_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
+    except FileNotFoundError as e:
+        os.write(error_w, json.dumps({"error": f"exec: {e.strerror.lower()}: {e.filename}", "code": 127}).encode())
+    except OSError as e:
+        os.write(error_w, json.dumps({"error": f"exec: {e.strerror.lower()}", "code": 126}).encode())
+    os._exit(127)

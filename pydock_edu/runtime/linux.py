@@ -1,0 +1,139 @@
+"""The Linux system calls a container is made of, through ctypes, each reporting itself to explain.
+
+Python 3.11 has no ``os.unshare``/``os.setns`` and no ``mount``; these thin wrappers call libc.
+Each function first describes the step with :func:`pydock_edu.explain.step`, then makes it, so the
+``--explain`` output is produced by the very code that acts. With ``RECORD_ONLY`` set (a host
+without the privileges, such as Binder), the steps are reported and not made.
+"""
+
+import ctypes
+import os
+
+from .. import explain
+
+RECORD_ONLY = False
+
+# Namespace flags, from <linux/sched.h>.
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+NAMESPACE_NAMES = {
+    CLONE_NEWNS: "mnt", CLONE_NEWUTS: "uts", CLONE_NEWIPC: "ipc", CLONE_NEWPID: "pid",
+    CLONE_NEWNET: "net", CLONE_NEWCGROUP: "cgroup", CLONE_NEWUSER: "user",
+}
+
+# Mount flags, from <linux/mount.h>.
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_STRICTATIME = 1 << 24
+MNT_DETACH = 2
+_MOUNT_FLAG_NAMES = [
+    (MS_RDONLY, "ro"), (MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "noexec"),
+    (MS_REMOUNT, "remount"), (MS_BIND, "bind"), (MS_REC, "rec"), (MS_PRIVATE, "private"),
+    (MS_SLAVE, "slave"), (MS_STRICTATIME, "strictatime"),
+]
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}.get(os.uname().machine, 155)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _b(text):
+    return None if text is None else os.fsencode(text)
+
+
+def namespace_names(flags):
+    return ",".join(name for flag, name in NAMESPACE_NAMES.items() if flags & flag)
+
+
+def unshare(flags):
+    """unshare(2): move this process into new namespaces (a new PID namespace takes its next child)."""
+    explain.step("unshare", f"unshare({namespace_names(flags)})")
+    if not RECORD_ONLY:
+        _check(_libc.unshare(flags), "unshare")
+
+
+def setns(fd, kind):
+    """setns(2): join the namespace that the open file ``fd`` (a /proc/PID/ns/* file) refers to."""
+    explain.step("setns", f"setns({kind})")
+    if not RECORD_ONLY:
+        _check(_libc.setns(fd, 0), f"setns {kind}")
+
+
+def mount_flag_names(flags):
+    return ",".join(name for flag, name in _MOUNT_FLAG_NAMES if flags & flag)
+
+
+def mount(source, target, fstype=None, flags=0, data=None):
+    """mount(2): attach a filesystem (or a bind of a directory) at ``target``."""
+    options = ",".join(x for x in (mount_flag_names(flags), data) if x)
+    explain.step("mount", f"mount {fstype or source or 'none'} on {target}" + (f" ({options})" if options else ""))
+    if not RECORD_ONLY:
+        _check(_libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)), f"mount {target}")
+
+
+def umount(target, flags=0):
+    """umount2(2): detach the filesystem at ``target`` (MNT_DETACH: lazily, once unused)."""
+    explain.step("mount", f"umount {target}" + (" (detach)" if flags & MNT_DETACH else ""))
+    if not RECORD_ONLY:
+        _check(_libc.umount2(_b(target), flags), f"umount {target}")
+
+
+def pivot_root(new_root, put_old):
+    """pivot_root(2): make ``new_root`` the root of this mount namespace."""
+    explain.step("pivot_root", f"pivot_root({new_root}, {put_old})")
+    if not RECORD_ONLY:
+        _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root")
+
+
+def sethostname(name):
+    """sethostname(2): set the hostname of this UTS namespace."""
+    explain.step("uts", f"sethostname({name!r})")
+    if not RECORD_ONLY:
+        data = name.encode()
+        _check(_libc.sethostname(data, len(data)), "sethostname")
+
+
+def set_parent_death_signal(signum):
+    """prctl(PR_SET_PDEATHSIG): get ``signum`` when the parent (the shim) dies."""
+    if not RECORD_ONLY:
+        _check(_libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl")
+
+
+def mknod_char(path, major, minor, mode=0o666):
+    """mknod(2): create a character device node."""
+    explain.step("mknod", f"mknod {path} c {major} {minor}")
+    if not RECORD_ONLY:
+        os.mknod(path, mode | 0o020000, os.makedev(major, minor))
+        os.chmod(path, mode)
+
+
+def kill(pid, signum):
+    """kill(2): send a signal to a process."""
+    import signal
+
+    explain.step("signal", f"kill({pid}, {signal.Signals(signum).name})")
+    if not RECORD_ONLY:
+        os.kill(pid, signum)

@@ -1,0 +1,97 @@
+"""The container's root filesystem: an overlay of the image's layers, then pivot_root into it.
+
+Made by the container's first process, inside its own mount namespace, so every mount here
+disappears with the namespace when the container ends; nothing can leak onto the host.
+"""
+
+import os
+
+from . import linux
+
+# The device nodes every container gets: (name, major, minor), as in Docker's default set.
+DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
+DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
+NOSUID_NODEV_NOEXEC = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
+
+
+def overlay_options(rootfs):
+    """The overlayfs mount data; lower dirs are given relative to the layer store (see setup)."""
+    lower = ":".join(rootfs["lower"]) if rootfs["lower"] else rootfs["empty"]
+    return f"lowerdir={lower},upperdir={rootfs['upper']},workdir={rootfs['work']}"
+
+
+def setup(spec):
+    """Mount the container's filesystems under the merged dir and make it the root ``/``."""
+    rootfs = spec["rootfs"]
+    merged = rootfs["merged"]
+    # Mount events must not travel back to the host's namespace: make every mount private.
+    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    # Lower dirs are relative paths: the mount data must fit in one page even with many layers.
+    os.chdir(rootfs["layers_root"])
+    linux.mount("overlay", merged, "overlay", 0, overlay_options(rootfs))
+    _ensure_dirs(merged, ("proc", "sys", "dev", "etc", "tmp"))
+    linux.mount("proc", f"{merged}/proc", "proc", NOSUID_NODEV_NOEXEC)
+    linux.mount("sysfs", f"{merged}/sys", "sysfs", NOSUID_NODEV_NOEXEC | linux.MS_RDONLY)
+    _setup_dev(f"{merged}/dev")
+    for target, source in spec["files"].items():
+        path = _ensure_file(merged, target)
+        linux.mount(source, path, None, linux.MS_BIND)
+    for m in spec.get("mounts", []):
+        mount_volume(merged, m)
+    _pivot(merged)
+
+
+def _ensure_dirs(root, names):
+    for name in names:
+        path = os.path.join(root, name)
+        if not os.path.isdir(path):
+            os.makedirs(path, exist_ok=True)
+
+
+def _ensure_file(root, target):
+    """The mount point for a file: created empty if the image lacks it."""
+    path = os.path.join(root, target.lstrip("/"))
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "a").close()
+    return path
+
+
+def _setup_dev(dev):
+    """A minimal /dev: a tmpfs with the usual device nodes, a private devpts, shm and mqueue."""
+    linux.mount("tmpfs", dev, "tmpfs", linux.MS_NOSUID | linux.MS_STRICTATIME, "mode=755,size=65536k")
+    for name, major, minor in DEVICES:
+        linux.mknod_char(f"{dev}/{name}", major, minor)
+    for name, target in DEV_LINKS.items():
+        os.symlink(target, f"{dev}/{name}")
+    for name in ("pts", "shm", "mqueue"):
+        os.mkdir(f"{dev}/{name}")
+    linux.mount("devpts", f"{dev}/pts", "devpts", linux.MS_NOSUID | linux.MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620,gid=5")
+    linux.mount("shm", f"{dev}/shm", "tmpfs", NOSUID_NODEV_NOEXEC, "mode=1777,size=65536k")
+    linux.mount("mqueue", f"{dev}/mqueue", "mqueue", NOSUID_NODEV_NOEXEC)
+
+
+def mount_volume(root, m):
+    """Mount one volume, bind mount or tmpfs at its target inside the container's root."""
+    target = os.path.join(root, m["target"].lstrip("/"))
+    if m["type"] == "tmpfs":
+        os.makedirs(target, exist_ok=True)
+        linux.mount("tmpfs", target, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, m.get("options") or None)
+    else:
+        if os.path.isdir(m["source"]):
+            os.makedirs(target, exist_ok=True)
+        else:
+            _ensure_file(root, m["target"])
+        linux.mount(m["source"], target, None, linux.MS_BIND | linux.MS_REC)
+    if m.get("readonly"):
+        linux.mount(None, target, None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY)
+
+
+def _pivot(new_root):
+    """pivot_root into ``new_root`` and detach the old root, which leaves the host's files unreachable."""
+    os.chdir(new_root)
+    linux.pivot_root(".", ".")
+    linux.umount(".", linux.MNT_DETACH)
+    os.chdir("/")

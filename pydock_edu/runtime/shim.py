@@ -1,0 +1,314 @@
+"""The shim: one small process that supervises one container, as podman's conmon does.
+
+The engine starts it with ``python -S`` (few imports: it stays small for as long as the
+container runs) and it:
+
+1. forks once and lets its parent exit, so it belongs to no engine, CLI or Jupyter kernel;
+2. creates the container's cgroup and calls ``unshare(CLONE_NEWPID)``, so that its next child
+   is PID 1 of a new PID namespace, then forks that child (see :mod:`.init`);
+3. answers the child's request for a network (the engine plugs in the veth), and learns from the
+   child whether execve succeeded;
+4. copies the container's stdout/stderr to the json-file log and to attached clients, and
+   their input to the container's stdin;
+5. when PID 1 exits, records the exit code, removes the cgroup and network, and honours ``--rm``.
+"""
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from .. import container, events, explain, state
+from ..timefmt import format_time
+from . import attach, init, linux
+from .cgroups import Cgroup
+
+TIOCSWINSZ = 0x5414
+
+
+def main():
+    container_id = sys.argv[1]
+    sync = socket.socket(fileno=int(os.environ.pop("PYDOCK_SYNC_FD")))
+    attach_fd = os.environ.pop("PYDOCK_ATTACH_FD", None)
+    if os.fork():
+        os._exit(0)  # the engine waits for this exit; the shim lives on, re-parented to init
+    explain.write_to_inherited_fd()
+    Shim(container_id, sync, attach_fd).run()
+
+
+class Shim:
+    def __init__(self, container_id, sync, attach_fd):
+        self.id = container_id
+        self.sync = sync
+        self.spec = state.read_json(os.path.join(container.directory(container_id), "spec.json"))
+        self.cgroup = Cgroup(container_id)
+        self.clients = {}  # socket -> FrameReader
+        self.primary = None  # the client that started the container, if attached (stdin-once)
+        if attach_fd is not None:
+            self.primary = socket.socket(fileno=int(attach_fd))
+            self.clients[self.primary] = attach.FrameReader()
+
+    def run(self):
+        self.cgroup.create(**self.spec["cgroup"])
+        linux.unshare(linux.CLONE_NEWPID)
+        child_stdio, self.outputs, self.stdin = self._make_stdio()
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            self.sync.close()
+            init.run(self.spec, self.cgroup, child_stdio, theirs)
+        theirs.close()
+        for fd in set(child_stdio):
+            os.close(fd)
+        self.pid = pid
+        message = _read_message(ours)
+        if message.get("netns"):
+            self._send(self.sync, {"netns": pid})
+            ours.sendall(self.sync.recv(16))  # the engine's "go" once the network is plugged in
+            message = _read_message(ours)
+        ours.close()
+        if "error" in message:
+            self._failed_to_start(message)
+            return
+        container.update(self.id, self._mark_running)
+        self._send(self.sync, {"started": pid})
+        self.sync.close()
+        status = self._supervise()
+        self._finish(status)
+
+    def _make_stdio(self):
+        """Pipes (or a pseudo-terminal with ``-t``) between the container and the shim."""
+        stdin_r = os.open("/dev/null", os.O_RDONLY)
+        stdin_w = None
+        if self.spec["open_stdin"]:
+            os.close(stdin_r)
+            stdin_r, stdin_w = os.pipe()
+        if self.spec["tty"]:
+            master, slave = os.openpty()
+            if self.spec.get("console_size"):
+                self._resize(master, self.spec["console_size"])
+            os.close(stdin_r)
+            return (slave, slave, slave), {master: attach.STDOUT}, master if stdin_w is not None else None
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        return (stdin_r, out_w, err_w), {out_r: attach.STDOUT, err_r: attach.STDERR}, stdin_w
+
+    @staticmethod
+    def _resize(fd, size):
+        import fcntl
+        import struct
+
+        fcntl.ioctl(fd, TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+
+    @staticmethod
+    def _send(sock, message):
+        try:
+            sock.sendall(json.dumps(message).encode() + b"\n")
+        except OSError:
+            pass  # the engine is gone; the record on disk still tells the truth
+
+    def _mark_running(self, record):
+        record["State"].update(Status="running", Running=True, Paused=False, Pid=self.pid,
+                               StartedAt=format_time(time.time()), ExitCode=0, Error="")
+        record["Shim"] = {"Pid": os.getpid(), "StartTime": process_start_time(os.getpid()), "BootId": boot_id()}
+
+    def _failed_to_start(self, message):
+        """The command could not be executed: the container stays 'created', as in Docker."""
+        os.waitpid(self.pid, 0)
+        self.cgroup.remove()
+
+        def mark(record):
+            record["State"].update(ExitCode=message["code"], Error=message["error"])
+
+        record = container.update(self.id, mark)
+        self._send(self.sync, message)
+        self.sync.close()
+        if record and record["HostConfig"].get("AutoRemove"):
+            _release_network(record)
+            container.remove_files(self.id)
+
+    def _supervise(self):
+        """Relay output and input until PID 1 has exited and its output is drained; return its status."""
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = container.attach_socket(self.id)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.exists(path):
+            os.unlink(path)
+        listener.bind(path)
+        listener.listen(8)
+        self.log = open(os.path.join(container.directory(self.id), self.id + "-json.log"), "ab")
+        self.partial = {attach.STDOUT: b"", attach.STDERR: b""}
+        status = None
+        while True:
+            if status is None:
+                status = _reaped(self.pid)
+            if status is not None and not self.outputs:
+                break
+            watch = [wake_r, listener, *self.outputs, *self.clients]
+            ready, _, _ = select.select(watch, [], [], 0.5 if status is not None else None)
+            for fd in ready:
+                if fd == wake_r:
+                    os.read(wake_r, 512)
+                elif fd == listener:
+                    client, _ = listener.accept()
+                    self.clients[client] = attach.FrameReader()
+                elif fd in self.outputs:
+                    self._forward_output(fd)
+                else:
+                    self._client_input(fd)
+            if status is not None and not ready:
+                break  # output pipes held open by nobody we can wait for
+        listener.close()
+        os.unlink(path)
+        self._flush_log()
+        self.log.close()
+        return status
+
+    def _forward_output(self, fd):
+        stream = self.outputs[fd]
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the terminal's last user is gone
+            data = b""
+        if not data:
+            del self.outputs[fd]
+            os.close(fd)
+            return
+        self._log(stream, data)
+        for client in list(self.clients):
+            try:
+                client.sendall(attach.frame(stream, data))
+            except OSError:
+                self._drop(client)
+
+    def _log(self, stream, data):
+        """Append complete lines to the json-file log, as Docker's json-file driver does."""
+        now = format_time(time.time())
+        name = "stdout" if stream == attach.STDOUT else "stderr"
+        data = self.partial.get(stream, b"") + data
+        *lines, rest = data.split(b"\n")
+        self.partial[stream] = rest
+        entries = [json.dumps({"log": line.decode(errors="replace") + "\n", "stream": name, "time": now})
+                   for line in lines]
+        if entries:
+            self.log.write(("\n".join(entries) + "\n").encode())
+            self.log.flush()
+
+    def _flush_log(self):
+        now = format_time(time.time())
+        for stream, rest in self.partial.items():
+            if rest:
+                name = "stdout" if stream == attach.STDOUT else "stderr"
+                self.log.write(json.dumps({"log": rest.decode(errors="replace"), "stream": name,
+                                           "time": now}).encode() + b"\n")
+
+    def _client_input(self, client):
+        try:
+            data = client.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(client)
+            return
+        for stream, payload in self.clients[client].feed(data):
+            if stream == attach.STDIN and self.stdin is not None:
+                os.write(self.stdin, payload)
+            elif stream == attach.CONTROL:
+                message = json.loads(payload)
+                if message.get("close_stdin"):
+                    self._close_stdin()
+                if "resize" in message and self.spec["tty"]:
+                    self._resize(next(iter(self.outputs), self.stdin), message["resize"])
+
+    def _close_stdin(self):
+        if self.stdin is not None and not self.spec["tty"]:
+            os.close(self.stdin)
+            self.stdin = None
+
+    def _drop(self, client):
+        self.clients.pop(client, None)
+        client.close()
+        if client is self.primary and self.spec.get("stdin_once"):
+            self._close_stdin()
+
+    def _finish(self, status):
+        """Record the exit, remove cgroup and network, honour --rm, then tell attached clients."""
+        code = os.waitstatus_to_exitcode(status)
+        code = 128 - code if code < 0 else code
+        oom = self.cgroup.oom_killed()
+        self.cgroup.remove()
+
+        def mark(record):
+            record["State"].update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0,
+                                   ExitCode=code, OOMKilled=oom, FinishedAt=format_time(time.time()))
+            record.pop("Shim", None)
+
+        record = container.update(self.id, mark)
+        if record:
+            _release_network(record)
+            name = record["Name"].lstrip("/")
+            if oom:
+                events.emit("container", "oom", self.id, {"name": name})
+            events.emit("container", "die", self.id, {"exitCode": str(code), "name": name})
+            if record["HostConfig"].get("AutoRemove"):
+                container.remove_files(self.id)
+                events.emit("container", "destroy", self.id, {"name": name})
+        for client in list(self.clients):
+            try:
+                client.sendall(attach.control({"exit": code}))
+            except OSError:
+                pass
+            client.close()
+
+
+def _release_network(record):
+    """Undo the container's network endpoints (veths, addresses, port rules), if it had any."""
+    if record.get("NetworkSettings", {}).get("Networks"):
+        from ..network import release
+
+        release(record["Id"])
+
+
+def _read_message(sock):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data) if data else {}
+
+
+def _reaped(pid):
+    """The wait status of ``pid`` if it has exited (reaping it), else None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 0
+    return status if done else None
+
+
+def process_start_time(pid):
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip()
+
+
+if __name__ == "__main__":
+    main()

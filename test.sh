@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run the whole test suite with the virtualenv that setup.sh made. As root, privileged tests run for real.
+# Extra arguments go to pytest, e.g. `sudo bash test.sh -k network -x`.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+PY=/opt/pydock/venv/bin/python
+if [ ! -x "$PY" ]; then
+  echo "no virtualenv at /opt/pydock/venv: run 'sudo bash setup.sh' first" >&2
+  exit 1
+fi
+
+"$PY" -m pytest -p no:cacheprovider -q tests "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "test.sh: pytest collected no tests; counting that as a failure" >&2
+fi
+exit "$rc"

@@ -1,0 +1,3 @@
+# error: Dockerfile:2: ARG names can not be blank
+ARG =1
+FROM busybox

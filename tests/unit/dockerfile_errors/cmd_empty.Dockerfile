@@ -1,0 +1,3 @@
+# error: Dockerfile:3: CMD requires at least one argument
+FROM busybox
+CMD

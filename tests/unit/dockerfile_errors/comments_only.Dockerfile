@@ -1,0 +1,4 @@
+# error: Dockerfile:4: the Dockerfile (Dockerfile) cannot be empty
+
+# nothing but comments
+   # and blank lines

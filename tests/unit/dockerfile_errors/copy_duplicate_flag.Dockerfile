@@ -1,0 +1,3 @@
+# error: Dockerfile:3: Duplicate flag specified: from
+FROM busybox
+COPY --from=a --from=b /x /y

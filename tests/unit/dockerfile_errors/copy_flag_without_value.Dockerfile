@@ -1,0 +1,3 @@
+# error: Dockerfile:3: Missing a value on flag: chown
+FROM busybox
+COPY --chown /x /y

@@ -1,0 +1,1 @@
+# error: Dockerfile:1: the Dockerfile (Dockerfile) cannot be empty

@@ -1,0 +1,2 @@
+# error: Dockerfile:2: FROM requires either one or three arguments
+FROM busybox builder

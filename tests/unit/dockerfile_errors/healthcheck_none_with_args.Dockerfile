@@ -1,0 +1,3 @@
+# error: Dockerfile:3: HEALTHCHECK NONE takes no arguments
+FROM busybox
+HEALTHCHECK NONE please

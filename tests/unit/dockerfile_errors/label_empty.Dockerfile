@@ -1,0 +1,3 @@
+# error: Dockerfile:3: LABEL requires at least one argument
+FROM busybox
+LABEL

@@ -1,0 +1,3 @@
+# error: Dockerfile:3: STOPSIGNAL requires exactly one argument
+FROM busybox
+STOPSIGNAL

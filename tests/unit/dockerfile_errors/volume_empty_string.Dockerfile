@@ -1,0 +1,3 @@
+# error: Dockerfile:3: VOLUME specified can not be an empty string
+FROM busybox
+VOLUME ["/data", " "]

@@ -1,0 +1,3 @@
+# error: Dockerfile:3: WORKDIR requires exactly one argument
+FROM busybox
+WORKDIR
