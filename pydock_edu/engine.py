@@ -30,6 +30,13 @@ class Engine:
         self._images = None
 
     @property
+    def networks(self):
+        """The networks (:class:`pydock_edu.network.manager.Networks`)."""
+        from .network.manager import Networks
+
+        return Networks()
+
+    @property
     def images(self):
         """The image store (:class:`pydock_edu.image.store.ImageStore`)."""
         if self._images is None:
@@ -113,6 +120,12 @@ class Engine:
         host["NetworkMode"] = network_mode
         if network_mode.startswith("container:"):
             self.resolve_container(network_mode.split(":", 1)[1])
+        elif network_mode not in ("host", "none"):
+            self.networks.get(network_mode)  # NotFound: "network X not found"
+            if host.get("PublishAllPorts"):
+                from .network.ports import publish_all
+
+                host["PortBindings"] = {**publish_all(config["ExposedPorts"]), **(host.get("PortBindings") or {})}
         if network_mode == "host":
             config["Hostname"] = config.get("Hostname") or os.uname().nodename
         if not config["Path"]:
@@ -127,6 +140,7 @@ class Engine:
                 os.mkdir(os.path.join(path, sub))
             _write_etc_files(path, config["Hostname"], network_mode)
             record = _new_record(cid, name, image_id, image_name, config, host, path, self.images)
+            record["NetworkingConfig"] = body.get("NetworkingConfig") or {}
             container.save(record)
         events.emit("container", "create", cid, {"image": image_name, "name": name})
         return cid
@@ -182,6 +196,8 @@ class Engine:
                 return record  # starting a running container does nothing, as in Docker
             raise Conflict(f"container {cid[:12]} is already running")
         spec = self._runtime_spec(record, console_size)
+        if spec["wait_for_network"] and record["HostConfig"].get("PortBindings"):
+            self.networks.check_ports_free(record["HostConfig"]["PortBindings"])
         state.write_json(os.path.join(container.directory(cid), "spec.json"), spec)
         sync, sync_child = socket.socketpair()
         env, fds = {"PYDOCK_SYNC_FD": str(sync_child.fileno())}, [sync_child.fileno()]
@@ -274,9 +290,7 @@ class Engine:
 
     def _connect_networks(self, record, pid):
         """Plug the container's new network namespace into its networks (veth pairs on bridges)."""
-        from .network.manager import Networks
-
-        networks = Networks()
+        networks = self.networks
         host = record["HostConfig"]
         endpoints = (record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
         names = [host["NetworkMode"]] + [n for n in endpoints if n != host["NetworkMode"]]
@@ -292,9 +306,36 @@ class Engine:
 
     def _release_network(self, record):
         if record and record.get("NetworkSettings", {}).get("Networks"):
-            from .network.manager import Networks
+            self.networks.release(record["Id"])
 
-            Networks().release(record["Id"])
+    def connect_network(self, network, ref, ip=None, aliases=()):
+        """``network connect``: a running container gets one more interface; a stopped one at next start."""
+        record = self.container(ref)
+        wanted = {"IPAMConfig": {"IPv4Address": ip} if ip else None, "Aliases": list(aliases)}
+        name = self.networks.get(network)["Name"]
+        if record["State"]["Running"]:
+            self.networks.connect(record, record["State"]["Pid"], name, ip=ip, aliases=aliases, primary=False)
+
+        def store(r):
+            r.setdefault("NetworkingConfig", {}).setdefault("EndpointsConfig", {})[name] = wanted
+            if r["State"]["Running"]:
+                r["NetworkSettings"] = self.networks.network_settings(r["Id"])
+
+        container.update(record["Id"], store)
+
+    def disconnect_network(self, network, ref):
+        record = self.container(ref)
+        name = self.networks.get(network)["Name"]
+        if record["State"]["Running"]:
+            self.networks.disconnect(record["Id"], name)
+
+        def store(r):
+            ((r.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).pop(name, None)
+            if r["HostConfig"]["NetworkMode"] == name:
+                r["HostConfig"]["NetworkMode"] = "none"
+            r["NetworkSettings"] = self.networks.network_settings(r["Id"])
+
+        container.update(record["Id"], store)
 
     def run(self, body, name=None, attach=None, console_size=None):
         """``docker run``: create, then start (attached if ``attach`` is given). Return the ID."""

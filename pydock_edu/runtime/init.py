@@ -68,6 +68,8 @@ def _enter_namespaces(spec, sync):
     if network == "new":
         flags |= linux.CLONE_NEWNET
     linux.unshare(flags)
+    if network == "new":
+        linux.loopback_up()
     if network.startswith("/proc/"):
         fd = os.open(network, os.O_RDONLY)
         linux.setns(fd, "net")

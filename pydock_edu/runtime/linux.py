@@ -44,6 +44,7 @@ _MOUNT_FLAG_NAMES = [
     (MS_SLAVE, "slave"), (MS_STRICTATIME, "strictatime"),
 ]
 
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}.get(os.uname().machine, 155)
@@ -128,6 +129,21 @@ def mknod_char(path, major, minor, mode=0o666):
     if not RECORD_ONLY:
         os.mknod(path, mode | 0o020000, os.makedev(major, minor))
         os.chmod(path, mode)
+
+
+def loopback_up():
+    """ioctl(SIOCSIFFLAGS): bring up ``lo`` in this (new, empty) network namespace."""
+    import fcntl
+    import socket
+    import struct
+
+    explain.step("ioctl", "ip link set lo up (SIOCSIFFLAGS IFF_UP)")
+    if RECORD_ONLY:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(sock, _SIOCGIFFLAGS, request)[:18])[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | _IFF_UP))
 
 
 def kill(pid, signum):

@@ -272,9 +272,9 @@ class Shim:
 def _release_network(record):
     """Undo the container's network endpoints (veths, addresses, port rules), if it had any."""
     if record.get("NetworkSettings", {}).get("Networks"):
-        from ..network import release
+        from ..network.manager import Networks
 
-        release(record["Id"])
+        Networks().release(record["Id"])
 
 
 def _read_message(sock):
