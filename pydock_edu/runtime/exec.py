@@ -4,11 +4,15 @@ A helper process (started by :func:`.spawn.helper`, never forked from the caller
 container's cgroup, then its namespaces with setns(2): IPC, UTS, network, cgroup, PID and, last,
 mount, which also puts it in the container's root directory. A process cannot change its own
 PID namespace, only its children's, so the helper then forks; the child becomes the user and
-executes the command while the helper waits and reports its exit code.
+executes the command while the helper waits and reports its exit code. Every module the helper
+needs is imported before setns: after joining the mount namespace, the host's Python library is
+no longer visible.
 """
 
+import fcntl
 import json
 import os
+import select
 import sys
 
 from .. import explain
@@ -29,12 +33,18 @@ def main():
         sys.exit(126)
     if spec["detach"] and os.fork():
         os._exit(0)
+    terminal = os.openpty() if spec["tty"] and not spec["detach"] else None
     pid = os.fork()
     if pid == 0:
         os.close(error_r)
+        if terminal:
+            _use_terminal(*terminal)
         _child(spec, error_w)
     os.close(error_w)
     error = os.read(error_r, 4096)
+    if terminal:
+        os.close(terminal[1])
+        _relay_terminal(terminal[0])
     _, status = os.waitpid(pid, 0)
     if error:
         message = json.loads(error)
@@ -54,6 +64,37 @@ def enter(spec):
     for kind in NAMESPACES:
         linux.setns(fds[kind], kind)
         os.close(fds[kind])
+
+
+def _use_terminal(master, slave):
+    """In the child: make the pseudo-terminal's slave side its controlling terminal and stdio."""
+    os.close(master)
+    os.setsid()
+    fcntl.ioctl(slave, init.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(slave)
+
+
+def _relay_terminal(master):
+    """Copy our stdin to the terminal and the terminal's output to our stdout until it closes."""
+    watch = [master, 0]
+    while True:
+        ready, _, _ = select.select(watch, [], [])
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the command and everything on its terminal have exited
+                data = b""
+            if not data:
+                return
+            os.write(1, data)
+        if 0 in ready:
+            data = os.read(0, 65536)
+            if data:
+                os.write(master, data)
+            else:
+                watch.remove(0)
 
 
 def _child(spec, error_w):

@@ -16,6 +16,9 @@ from ..errors import PydockError
 from . import linux, rootfs, users
 
 TIOCSCTTY = 0x540E
+TIOCSWINSZ = 0x5414
+TIOCSPTLCK = 0x40045431
+TIOCGPTN = 0x80045430
 
 
 def run(spec, cgroup, stdio, sync):
@@ -39,15 +42,13 @@ def _become_container(spec, cgroup, stdio, sync):
     os.setsid()
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)
-    if spec["tty"]:
-        import fcntl
-
-        fcntl.ioctl(0, TIOCSCTTY, 0)
     # If the shim dies, so does the container: no container is ever left unsupervised.
     linux.set_parent_death_signal(signal.SIGKILL)
     cgroup.add(0)
     _enter_namespaces(spec, sync)
     rootfs.setup(spec)
+    if spec["tty"]:
+        _make_terminal(sync, spec.get("console_size"))
     linux.sethostname(spec["hostname"])
     uid, gid, groups, home = users.resolve(spec["user"])
     env = _environment(spec, home)
@@ -59,6 +60,28 @@ def _become_container(spec, cgroup, stdio, sync):
     os.setuid(uid)
     os.chdir(workdir)
     _exec(spec["args"], env)
+
+
+def _make_terminal(sync, size):
+    """Open a pseudo-terminal in the container's own /dev/pts, make it our controlling terminal
+    and stdio, and pass the master side to the shim over ``sync`` (SCM_RIGHTS), as runc does."""
+    import fcntl
+    import socket
+    import struct
+
+    explain.step("tty", "open /dev/ptmx; the slave /dev/pts/N becomes stdin, stdout, stderr and the controlling terminal")
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+    slave = os.open(f"/dev/pts/{number}", os.O_RDWR)
+    if size:
+        fcntl.ioctl(slave, TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    fcntl.ioctl(slave, TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(slave)
+    socket.send_fds(sync, [b'{"pty": true}\n'], [master])
+    os.close(master)
 
 
 def _enter_namespaces(spec, sync):

@@ -33,6 +33,9 @@ def main():
     container_id = sys.argv[1]
     sync = socket.socket(fileno=int(os.environ.pop("PYDOCK_SYNC_FD")))
     attach_fd = os.environ.pop("PYDOCK_ATTACH_FD", None)
+    for fd in (sync.fileno(), attach_fd):  # inherited from the engine; the container must not inherit them
+        if fd is not None:
+            os.set_inheritable(int(fd), False)
     if os.fork():
         os._exit(0)  # the engine waits for this exit; the shim lives on, re-parented to init
     explain.write_to_inherited_fd()
@@ -65,11 +68,18 @@ class Shim:
         for fd in set(child_stdio):
             os.close(fd)
         self.pid = pid
-        message = _read_message(ours)
-        if message.get("netns"):
-            self._send(self.sync, {"netns": pid})
-            ours.sendall(self.sync.recv(16))  # the engine's "go" once the network is plugged in
-            message = _read_message(ours)
+        pending = []
+        while True:
+            if not pending:
+                pending, fds = _read_messages(ours)
+            message = pending.pop(0)
+            if message.get("netns"):
+                self._send(self.sync, {"netns": pid})
+                ours.sendall(self.sync.recv(16))  # the engine's "go" once the network is plugged in
+            elif message.get("pty"):
+                self._use_terminal(fds[0])
+            else:
+                break
         ours.close()
         if "error" in message:
             self._failed_to_start(message)
@@ -81,21 +91,23 @@ class Shim:
         self._finish(status)
 
     def _make_stdio(self):
-        """Pipes (or a pseudo-terminal with ``-t``) between the container and the shim."""
+        """Pipes between the container and the shim (with ``-t`` the container makes a terminal)."""
         stdin_r = os.open("/dev/null", os.O_RDONLY)
         stdin_w = None
+        if self.spec["tty"]:
+            return (stdin_r, stdin_r, stdin_r), {}, None
         if self.spec["open_stdin"]:
             os.close(stdin_r)
             stdin_r, stdin_w = os.pipe()
-        if self.spec["tty"]:
-            master, slave = os.openpty()
-            if self.spec.get("console_size"):
-                self._resize(master, self.spec["console_size"])
-            os.close(stdin_r)
-            return (slave, slave, slave), {master: attach.STDOUT}, master if stdin_w is not None else None
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         return (stdin_r, out_w, err_w), {out_r: attach.STDOUT, err_r: attach.STDERR}, stdin_w
+
+    def _use_terminal(self, master):
+        """The master side of the container's terminal, made inside the container and passed to us."""
+        self.outputs = {master: attach.STDOUT}
+        if self.spec["open_stdin"]:
+            self.stdin = master
 
     @staticmethod
     def _resize(fd, size):
@@ -277,14 +289,13 @@ def _release_network(record):
         Networks().release(record["Id"])
 
 
-def _read_message(sock):
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return json.loads(data) if data else {}
+def _read_messages(sock):
+    """JSON lines from the container's init, with any file descriptor passed along (SCM_RIGHTS).
+
+    End of file (the socket closed by a successful execve) reads as one empty message.
+    """
+    data, fds, _, _ = socket.recv_fds(sock, 4096, 1)
+    return [json.loads(line) for line in data.splitlines()] or [{}], fds
 
 
 def _reaped(pid):
