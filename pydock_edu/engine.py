@@ -150,11 +150,10 @@ class Engine:
 
     @staticmethod
     def _networking_available():
-        try:
-            import pyroute2  # noqa: F401
-        except ImportError:
-            return False
-        return os.geteuid() == 0
+        """Bridges need root and pyroute2 (looked for, not imported: importing it is slow)."""
+        from importlib.util import find_spec
+
+        return os.geteuid() == 0 and find_spec("pyroute2") is not None
 
     def _claim_name(self, name, cid):
         """Take a name for a new container (under the store lock)."""
@@ -196,8 +195,12 @@ class Engine:
                 return record  # starting a running container does nothing, as in Docker
             raise Conflict(f"container {cid[:12]} is already running")
         spec = self._runtime_spec(record, console_size)
-        if spec["wait_for_network"] and record["HostConfig"].get("PortBindings"):
-            self.networks.check_ports_free(record["HostConfig"]["PortBindings"])
+        if spec["wait_for_network"]:
+            from .network import netlink
+
+            netlink.preload()
+            if record["HostConfig"].get("PortBindings"):
+                self.networks.check_ports_free(record["HostConfig"]["PortBindings"])
         state.write_json(os.path.join(container.directory(cid), "spec.json"), spec)
         sync, sync_child = socket.socketpair()
         env, fds = {"PYDOCK_SYNC_FD": str(sync_child.fileno())}, [sync_child.fileno()]

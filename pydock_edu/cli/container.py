@@ -46,8 +46,6 @@ CREATE_FLAGS = [
 
 def create_body(options, args):
     """The Docker Engine API create body for ``run``/``create`` flags and ``IMAGE [COMMAND] [ARG...]``."""
-    from .table import parse_size
-
     image, command_line = args[0], args[1:]
     env = []
     for path in options["env_file"]:
@@ -56,7 +54,7 @@ def create_body(options, args):
     host = {
         "AutoRemove": options["rm"],
         "NetworkMode": options["network"] or "default",
-        "Memory": parse_size(options["memory"]) if options["memory"] else 0,
+        "Memory": _memory(options["memory"]) if options["memory"] else 0,
         "NanoCpus": _nano_cpus(options["cpus"]) if options["cpus"] else 0,
         "PidsLimit": options["pids_limit"] or 0,
         "Binds": options["volume"],
@@ -98,6 +96,12 @@ def create_body(options, args):
     if health:
         body["Healthcheck"] = health
     return body
+
+
+def _memory(text):
+    from .table import parse_size
+
+    return parse_size(text)
 
 
 def _healthcheck(options):
@@ -149,7 +153,7 @@ def _nano_cpus(text):
     if cpus <= 0 or cpus > os.cpu_count():
         raise InvalidArgument(f"range of CPUs is from 0.01 to {os.cpu_count()}.00, as there are only "
                               f"{os.cpu_count()} CPUs available")
-    return int(cpus * 1e9)
+    return round(cpus * 1e9)  # int() would turn 1.001 into 1000999999
 
 
 def _terminal_size(ctx):

@@ -87,11 +87,15 @@ def parse(command, argv):
                 raise InvalidArgument(f"unknown shorthand flag: '{letters[0]}' in {word}. "
                                       f"See 'pydock {command.name} --help'.")
             letters = letters[1:]
+            attached = letters[1:] if letters.startswith("=") and len(letters) > 1 else None  # -d=false, -e=X
             if f.kind == "bool":
-                options[f.key] = True
+                if attached is None:
+                    options[f.key] = True
+                else:
+                    options[f.key], letters = _parse_bool(attached, name), ""
                 continue
             if letters:
-                value, letters = letters.lstrip("="), ""
+                value, letters = (letters if attached is None else attached), ""
             elif i < len(argv):
                 value = argv[i]
                 i += 1

@@ -16,7 +16,7 @@ Docker shows the *familiar* form (``busybox:latest``) and stores the full one
 ``distribution/reference`` package.
 """
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from ..errors import InvalidArgument
 
@@ -39,14 +39,10 @@ _FULL_ID = re.compile(r"[0-9a-f]{64}")
 _ID_PREFIX = re.compile(r"(?:sha256:)?[0-9a-f]{1,64}")
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(namedtuple("Reference", "domain path tag digest", defaults=(None, None))):
     """A parsed image reference, always in full form (domain and path both set)."""
 
-    domain: str
-    path: str
-    tag: str | None = None
-    digest: str | None = None
+    __slots__ = ()
 
     @property
     def full_repository(self):

@@ -10,17 +10,14 @@ Under ``<root>/image``::
 Identical layers share one directory, because a layer is named by its content.
 """
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 
 from .. import state
 from ..errors import Conflict, NotFound
 from ..timefmt import format_time
-from . import layer, reference
+from . import reference
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -55,6 +52,11 @@ class ImageStore:
 
     def add_layer(self, stream):
         """Store the layer tar read from ``stream`` (gzip or not); return its diff_id."""
+        import shutil
+        import tempfile
+
+        from . import layer
+
         work = tempfile.mkdtemp(dir=os.path.join(self.root, "tmp"))
         try:
             os.mkdir(os.path.join(work, "diff"))
@@ -77,6 +79,8 @@ class ImageStore:
         import io
         import threading
 
+        from . import layer
+
         read_fd, write_fd = os.pipe()
 
         def produce():
@@ -98,6 +102,8 @@ class ImageStore:
         return self.put_config_bytes(data)
 
     def put_config_bytes(self, data):
+        import hashlib
+
         image_id = "sha256:" + hashlib.sha256(data).hexdigest()
         path = os.path.join(self.root, "configs", _hex(image_id) + ".json")
         if not os.path.exists(path):
@@ -169,6 +175,8 @@ class ImageStore:
 
         Returns the IDs deleted, as ``docker rmi`` prints them.
         """
+        import shutil
+
         deleted = []
         with state.locked():
             while image_id:

@@ -156,4 +156,4 @@ def _iptables(*args):
     try:
         return subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
     except FileNotFoundError:
-        raise PydockError("iptables is not installed: pydock needs it for bridge networks")
+        raise PydockError("iptables is not installed: pydock needs it for bridge networks") from None

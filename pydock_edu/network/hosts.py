@@ -13,6 +13,8 @@ truncate) and never replaced by ``rename(2)``, which the container would not see
 
 import os
 
+from .. import explain
+
 LOCALHOST = (
     "127.0.0.1\tlocalhost\n"
     "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -38,6 +40,7 @@ def write_in_place(path, text):
     """Replace the content of ``path`` keeping its inode; do nothing if its container is gone."""
     if not os.path.isdir(os.path.dirname(path)):
         return
+    explain.step("file", f"rewrite {path} in place (the container's /etc/hosts)")
     try:
         f = open(path, "r+")
     except FileNotFoundError:

@@ -59,9 +59,7 @@ def refuse_overlap(subnet, in_use):
 def config(subnet, gateway=None, ip_range=None):
     """Check ``--subnet/--gateway/--ip-range`` as Docker does; return an IPAM ``Config`` entry."""
     if subnet is None:
-        if gateway or ip_range:
-            raise InvalidArgument("every ip-range or gateway must have a corresponding subnet")
-        raise InvalidArgument("a subnet is required")
+        raise InvalidArgument("every ip-range or gateway must have a corresponding subnet")
     network = _network(subnet)
     if gateway:
         gateway_ip = _address(gateway)
@@ -107,7 +105,7 @@ def _network(text):
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise InvalidArgument(f"invalid CIDR address: {text}")
+        raise InvalidArgument(f"invalid CIDR address: {text}") from None
     if network.version != 4:
         raise InvalidArgument(f"only IPv4 subnets are supported: {text}")
     return network
@@ -117,4 +115,4 @@ def _address(text):
     try:
         return ipaddress.IPv4Address(text)
     except ValueError:
-        raise InvalidArgument(f"invalid IPv4 address: {text}")
+        raise InvalidArgument(f"invalid IPv4 address: {text}") from None

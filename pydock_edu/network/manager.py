@@ -177,11 +177,13 @@ class Networks:
         _emit("network", "disconnect", record["Id"],
               {"container": container_id, "name": record["Name"], "type": record["Driver"]})
 
-    def release(self, container_id):
+    def release(self, container_id, delete_links=True):
         """Undo every network attachment of a container that stopped or died.
 
         Idempotent, and safe after the container's namespace is gone (its veth died with it):
-        only what still exists is deleted.
+        only what still exists is deleted. The shim of a container whose last process just exited
+        passes ``delete_links=False``: the kernel deletes the veth pairs itself when it dismantles
+        the dead namespace, so there is no link to wait for (nor pyroute2 to load).
         """
         released = []
         with self._locked():
@@ -190,7 +192,7 @@ class Networks:
             for record in records:
                 endpoint = record["Endpoints"].pop(container_id, None)
                 if endpoint is not None:
-                    _unwire(record, endpoint)
+                    _unwire(record, endpoint, delete_links)
                     self._save(record)
                     released.append(record)
             if released:
@@ -318,11 +320,11 @@ def _wire(record, endpoint, cid, records, bindings, primary):
         raise
 
 
-def _unwire(record, endpoint):
+def _unwire(record, endpoint, delete_links=True):
     """Remove the endpoint's DNAT rules and its veth pair, whatever of them still exists."""
     for mapping in endpoint["Ports"]:
         firewall.remove_port(_bridge_of(record), endpoint["IPAddress"], mapping)
-    if endpoint["HostVeth"]:
+    if endpoint["HostVeth"] and delete_links:
         veth.delete(endpoint["HostVeth"])
 
 

@@ -46,6 +46,16 @@ def run(work, pid=None):
     return outcome.get("value")
 
 
+def preload():
+    """Import pyroute2 in a background thread, so it is ready by the time a container needs it.
+
+    ``run`` calls this while the shim starts the container: the two overlap instead of adding up.
+    """
+    import importlib
+
+    threading.Thread(target=importlib.import_module, args=("pyroute2",), daemon=True).start()
+
+
 def _enter_netns_of(pid):
     """``setns(2)`` this thread into the network namespace of process ``pid``."""
     path = f"/proc/{pid}/ns/net"
@@ -53,7 +63,7 @@ def _enter_netns_of(pid):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise PydockError(f"cannot join the network namespace of process {pid}: no such process")
+        raise PydockError(f"cannot join the network namespace of process {pid}: no such process") from None
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.setns(fd, CLONE_NEWNET) != 0:

@@ -98,7 +98,7 @@ def _parse_one(spec):
         try:
             ipaddress.ip_address(ip)
         except ValueError:
-            raise InvalidArgument(f"invalid IP address: {ip}")
+            raise InvalidArgument(f"invalid IP address: {ip}") from None
         if ":" in ip:
             raise InvalidArgument(f"publishing on an IPv6 address is not supported: {ip}")
     start, end = _range(number, f"invalid containerPort: {number}")
@@ -137,7 +137,7 @@ def _range(text, message):
     try:
         start, end = int(low), int(high or low)
     except ValueError:
-        raise InvalidArgument(message)
+        raise InvalidArgument(message) from None
     if not 0 <= start <= end <= 65535:
         raise InvalidArgument(message)
     return start, end
@@ -156,12 +156,14 @@ def _choose(proto, host_ip, host_port, taken):
     """A host port: the fixed one if free, else a free one of the range, else any free one."""
     if _is_fixed(host_port):
         port = int(host_port)
-        _bind_test(proto, host_ip, port, taken, raise_if_busy=True)
+        reason = _busy(proto, host_ip, port, taken)
+        if reason:
+            raise Conflict(reason)
         return port
     if host_port and host_port != "0":
         low, high = _range(host_port, f"invalid hostPort: {host_port}")
         for port in range(low, high + 1):
-            if _bind_test(proto, host_ip, port, taken):
+            if not _busy(proto, host_ip, port, taken):
                 return port
         raise Conflict(f"Bind for {host_ip}:{host_port} failed: port range is already allocated")
     while True:  # let the kernel pick an ephemeral port, then make sure pydock does not publish it
@@ -170,20 +172,16 @@ def _choose(proto, host_ip, host_port, taken):
             return port
 
 
-def _bind_test(proto, host_ip, port, taken, raise_if_busy=False):
-    """True if ``port`` is free: pydock does not publish it and ``bind(2)`` on it succeeds."""
+def _busy(proto, host_ip, port, taken):
+    """Why ``port`` cannot be published (pydock publishes it, or ``bind(2)`` fails), or None."""
     if _published(proto, host_ip, port, taken):
-        if raise_if_busy:
-            raise Conflict(f"Bind for {host_ip}:{port} failed: port is already allocated")
-        return False
+        return f"Bind for {host_ip}:{port} failed: port is already allocated"
     with _socket(proto) as s:
         try:
             s.bind((host_ip, port))
         except OSError as error:
-            if raise_if_busy:
-                raise Conflict(f"failed to bind port {host_ip}:{port}/{proto}: {error.strerror}")
-            return False
-    return True
+            return f"failed to bind port {host_ip}:{port}/{proto}: {error.strerror}"
+    return None
 
 
 def _kernel_pick(proto, host_ip):

@@ -282,11 +282,11 @@ class Shim:
 
 
 def _release_network(record):
-    """Undo the container's network endpoints (veths, addresses, port rules), if it had any."""
+    """Free the container's addresses and port rules; its veths die with its network namespace."""
     if record.get("NetworkSettings", {}).get("Networks"):
         from ..network.manager import Networks
 
-        Networks().release(record["Id"])
+        Networks().release(record["Id"], delete_links=False)
 
 
 def _read_messages(sock):
@@ -308,12 +308,16 @@ def _reaped(pid):
 
 
 def process_start_time(pid):
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
+
+    None once it has exited, including as a zombie (state Z) that its parent has not reaped yet.
+    """
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
+            fields = f.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 def boot_id():
