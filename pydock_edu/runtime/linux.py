@@ -46,7 +46,6 @@ _MOUNT_FLAG_NAMES = [
 
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}.get(os.uname().machine, 155)
 
 _libc = ctypes.CDLL(None, use_errno=True)

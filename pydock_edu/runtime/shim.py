@@ -4,8 +4,8 @@ The engine starts it with ``python -S`` (few imports: it stays small for as long
 container runs) and it:
 
 1. forks once and lets its parent exit, so it belongs to no engine, CLI or Jupyter kernel;
-2. creates the container's cgroup and calls ``unshare(CLONE_NEWPID)``, so that its next child
-   is PID 1 of a new PID namespace, then forks that child (see :mod:`.init`);
+2. creates the container's cgroup and forks the container's PID 1 into a new PID namespace
+   (through a short-lived intermediate process; see :mod:`.init` for what PID 1 does);
 3. answers the child's request for a network (the engine plugs in the veth), and learns from the
    child whether execve succeeded;
 4. copies the container's stdout/stderr to the json-file log and to attached clients, and
@@ -56,18 +56,12 @@ class Shim:
 
     def run(self):
         self.cgroup.create(**self.spec["cgroup"])
-        linux.unshare(linux.CLONE_NEWPID)
         child_stdio, self.outputs, self.stdin = self._make_stdio()
         ours, theirs = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:
-            ours.close()
-            self.sync.close()
-            init.run(self.spec, self.cgroup, child_stdio, theirs)
+        self.pid = pid = self._fork_pid1(child_stdio, ours, theirs)
         theirs.close()
         for fd in set(child_stdio):
             os.close(fd)
-        self.pid = pid
         pending = []
         while True:
             if not pending:
@@ -89,6 +83,26 @@ class Shim:
         self.sync.close()
         status = self._supervise()
         self._finish(status)
+
+    def _fork_pid1(self, child_stdio, ours, theirs):
+        """Fork the container's PID 1 into a new PID namespace; return its PID (as the host sees it).
+
+        ``unshare(CLONE_NEWPID)`` puts the caller's *next children* in a new namespace. Right after
+        forking PID 1, the shim joins its own PID namespace again with setns(2): otherwise, once the
+        container's namespace has died, the shim could start neither threads nor processes (the
+        network clean-up needs both).
+        """
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        linux.unshare(linux.CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            os.close(own)
+            ours.close()
+            self.sync.close()
+            init.run(self.spec, self.cgroup, child_stdio, theirs)
+        linux.setns(own, "pid")
+        os.close(own)
+        return pid
 
     def _make_stdio(self):
         """Pipes between the container and the shim (with ``-t`` the container makes a terminal)."""
