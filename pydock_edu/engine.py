@@ -194,6 +194,7 @@ class Engine:
             if attach is None:
                 return record  # starting a running container does nothing, as in Docker
             raise Conflict(f"container {cid[:12]} is already running")
+        _require_privileges()
         spec = self._runtime_spec(record, console_size)
         if spec["wait_for_network"]:
             from .network import netlink
@@ -727,6 +728,17 @@ class Attachment:
 # Helpers
 
 
+def _require_privileges():
+    """Refuse, with the reason, to start containers where the kernel will not let us (unless recording)."""
+    from .runtime import linux
+
+    if os.geteuid() != 0 and not linux.RECORD_ONLY:
+        from .system import missing_privileges
+
+        raise PydockError("containers cannot run on this host: " + "; ".join(missing_privileges())
+                          + ". Add --explain (pydock --explain run ...) to see the steps without making them")
+
+
 def parse_signal(sig):
     """A signal given as ``KILL``, ``SIGKILL`` or ``9``."""
     if isinstance(sig, int):
@@ -906,7 +918,9 @@ def _repository_matches(row, pattern):
     """``docker images busybox`` / ``-f reference=busy*``: match the repository (and tag)."""
     import fnmatch
 
-    name, _, tag = pattern.partition(":")
+    name, tag = pattern, ""
+    if ":" in pattern.rsplit("/", 1)[-1]:  # a tag; a ":" before the last "/" is a registry's port
+        name, _, tag = pattern.rpartition(":")
     return fnmatch.fnmatch(row["Repository"], name) and (not tag or fnmatch.fnmatch(row["Tag"], tag))
 
 

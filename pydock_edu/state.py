@@ -13,8 +13,12 @@ import os
 
 
 def root():
-    """The state root: ``$PYDOCK_ROOT`` or ``/var/lib/pydock``."""
-    return os.environ.get("PYDOCK_ROOT") or "/var/lib/pydock"
+    """The state root: ``$PYDOCK_ROOT``, else ``/var/lib/pydock`` for root, ``~/.local/share/pydock`` for others."""
+    if os.environ.get("PYDOCK_ROOT"):
+        return os.environ["PYDOCK_ROOT"]
+    if os.geteuid() == 0:
+        return "/var/lib/pydock"
+    return os.path.expanduser("~/.local/share/pydock")
 
 
 def path(*parts):

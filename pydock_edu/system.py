@@ -18,6 +18,11 @@ def privileges():
     return checks
 
 
+def missing_privileges():
+    """Why containers cannot run on this host (empty when they can)."""
+    return [why for ok, why in privileges().values() if not ok]
+
+
 def _has_filesystem(name):
     try:
         with open("/proc/filesystems") as f:

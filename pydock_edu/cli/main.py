@@ -123,6 +123,17 @@ def _group_help(group):
     return flags.Command(group, lambda ctx, o, a: ctx.out(text) or 0, "", "")
 
 
+def _record_only_without_privileges(ctx):
+    """Without root, ``--explain`` still shows every step: the runtime reports them and makes none."""
+    if os.geteuid() == 0:
+        return
+    from ..runtime import linux
+    from ..system import missing_privileges
+
+    linux.record_only()
+    ctx.err("[explain] recording mode: " + "; ".join(missing_privileges()) + ". Steps are shown, not made.")
+
+
 def main(argv=None, ctx=None):
     """Run one pydock command line; return its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -154,6 +165,7 @@ def main(argv=None, ctx=None):
         options, args = flags.parse(command, rest)
         if show_steps:
             with explain.tracing(lambda category, text: ctx.err(f"[explain] {category:<10} {text}")):
+                _record_only_without_privileges(ctx)
                 return command.function(ctx, options, args) or 0
         return command.function(ctx, options, args) or 0
     except PydockError as e:

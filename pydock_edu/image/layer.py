@@ -6,9 +6,10 @@ empty entry named ``.wh.<name>``; a directory whose lower contents it hides enti
 character device 0:0, an opaque directory carries the xattr ``trusted.overlay.opaque=y``.
 :func:`unpack` turns the first form into the second, :func:`pack` the second into the first.
 
-Layer tars are untrusted input: :func:`unpack` never writes outside its destination (no absolute
-paths, no ``..``, no writing through a symlink, no hard link to a file outside the layer) and
-never creates device nodes from an archive.
+Tars are untrusted input: an :class:`Unpacker` never writes outside its destination (no absolute
+paths, no ``..``, no writing through a symlink, no hard link to a file outside the tree) and
+never creates device nodes from an archive. The same two classes serve ``container cp`` and
+``container export``, which move plain trees (no whiteouts) in and out of containers.
 """
 
 import hashlib
@@ -19,6 +20,7 @@ import stat
 from ..errors import PydockError
 
 WHITEOUT_PREFIX = ".wh."
+WHITEOUT_META_PREFIX = ".wh..wh."  # aufs bookkeeping (.wh..wh.plnk...), never a file of the image
 OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 CHUNK = 1 << 20
@@ -63,30 +65,16 @@ def open_maybe_compressed(fileobj):
     return gzip.GzipFile(fileobj=fileobj) if fileobj.peek(2)[:2] == b"\x1f\x8b" else fileobj
 
 
-def _safe_relpath(name):
-    """The entry's path inside the layer, or an error if it would leave it."""
+def safe_relpath(name, what="layer"):
+    """The entry's path inside the tree (no leading ``/``, no ``.``), or an error if it would leave it."""
     parts = []
     for part in name.split("/"):
         if part in ("", "."):
             continue
         if part == "..":
-            raise LayerError(f"invalid layer archive: entry {name!r} leaves the layer")
+            raise LayerError(f"invalid {what} archive: entry {name!r} leaves the {what}")
         parts.append(part)
     return "/".join(parts)
-
-
-def _check_parents(dest, rel):
-    """Refuse to write below a symlink: the parents of ``rel`` must be real directories in ``dest``."""
-    path = dest
-    for part in rel.split("/")[:-1]:
-        path = os.path.join(path, part)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            os.mkdir(path, 0o755)
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            raise LayerError(f"invalid layer archive: {rel!r} would be written through a link or file")
 
 
 def _remove(path):
@@ -98,78 +86,248 @@ def _remove(path):
         os.unlink(path)
 
 
+class Unpacker:
+    """Writes tar entries below ``dest``, refusing every entry that would land outside it.
+
+    ``whiteouts``: turn ``.wh.`` entries into overlayfs whiteouts (a layer) or keep them as plain
+    files (``cp``). ``owner``: a (uid, gid) for every entry, or None to keep the archive's.
+    """
+
+    def __init__(self, dest, whiteouts=True, owner=None, what="layer"):
+        self.dest, self.whiteouts, self.owner, self.what = dest, whiteouts, owner, what
+        self.times = []  # (path, mtime) of directories: a write inside a directory changes its mtime
+
+    def _error(self, text):
+        return LayerError(f"invalid {self.what} archive: {text}")
+
+    def _parent_dirs(self, rel, create):
+        """Check that the parents of ``rel`` are real directories (never symlinks), making missing ones."""
+        path = self.dest
+        for part in rel.split("/")[:-1]:
+            path = os.path.join(path, part)
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                if not create:
+                    raise self._error(f"{rel!r} is not in the archive") from None
+                os.mkdir(path, 0o755)
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                raise self._error(f"{rel!r} would be written through a link or a file")
+
+    def add(self, archive, member):
+        """Write one entry (``member`` of the open ``archive``)."""
+        rel = safe_relpath(member.name, self.what)
+        if not rel:
+            return  # the tree's own root directory
+        self._parent_dirs(rel, create=True)
+        path = os.path.join(self.dest, rel)
+        base = os.path.basename(rel)
+        if self.whiteouts and base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(os.path.dirname(path), base)
+            return
+        if member.isdir():
+            if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
+                _remove(path)
+            if not os.path.lexists(path):
+                os.mkdir(path, 0o700)
+            self.times.append((path, member.mtime))
+        elif member.isfile():
+            _remove(path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            with open(fd, "wb") as out:
+                source = archive.extractfile(member)
+                while chunk := source.read(CHUNK):
+                    out.write(chunk)
+        elif member.issym():
+            _remove(path)
+            os.symlink(member.linkname, path)
+        elif member.islnk():
+            self._hardlink(path, rel, member)
+            return  # a hard link shares its target's inode: owner, mode and times included
+        elif member.isfifo():
+            _remove(path)
+            os.mkfifo(path, 0o600)
+        else:
+            return  # device nodes are never created from an archive
+        uid, gid = self.owner or (member.uid, member.gid)
+        os.lchown(path, uid, gid)
+        if not member.issym():
+            os.chmod(path, member.mode)  # after chown, which clears the set-user-ID bit
+            os.utime(path, (member.mtime, member.mtime))
+
+    def _whiteout(self, parent, base):
+        """``.wh..wh..opq`` marks ``parent`` opaque; ``.wh.NAME`` becomes a whiteout device for NAME."""
+        if base == OPAQUE_MARKER:
+            os.setxattr(parent, OPAQUE_XATTR, b"y")
+            return
+        if base.startswith(WHITEOUT_META_PREFIX):
+            return
+        name = base[len(WHITEOUT_PREFIX):]
+        if name in ("", ".", "..") or "/" in name:
+            raise self._error(f"bad whiteout {base!r}")
+        target = os.path.join(parent, name)
+        _remove(target)
+        os.mknod(target, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+
+    def _hardlink(self, path, rel, member):
+        target_rel = safe_relpath(member.linkname, self.what)
+        if not target_rel:
+            raise self._error(f"hard link {rel!r} to the root")
+        self._parent_dirs(target_rel, create=False)
+        target = os.path.join(self.dest, target_rel)
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            raise self._error(f"hard link {rel!r} to {member.linkname!r}, which is not in the archive") from None
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+            raise self._error(f"hard link {rel!r} to a directory or device")
+        if target != path:
+            _remove(path)
+            os.link(target, path, follow_symlinks=False)
+
+    def finish(self):
+        """Give directories their archived times, deepest first, now that nothing is written into them."""
+        for path, mtime in reversed(self.times):
+            os.utime(path, (mtime, mtime), follow_symlinks=False)
+
+
+def read_members(stream, unpacker, what="layer"):
+    """Feed every entry of the tar ``stream`` to ``unpacker``; archive errors become one clear line."""
+    import gzip
+    import tarfile
+    import zlib
+
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", copybufsize=CHUNK) as archive:
+            for member in archive:
+                unpacker.add(archive, member)
+        unpacker.finish()
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeError) as e:
+        raise LayerError(f"invalid {what} archive: {e}") from None
+    except OSError as e:
+        raise LayerError(f"failed to unpack the {what}: {e.strerror or e}: {e.filename or ''}".rstrip(": ")) from None
+
+
 def unpack(fileobj, dest, tar_copy=None):
     """Unpack a layer tar into ``dest`` as an overlayfs layer; return (diff_id, tar size).
 
     ``diff_id`` is the sha256 of the uncompressed tar. With ``tar_copy`` (a writable file), the
     uncompressed tar is also copied there, so the layer can be sent on byte for byte later.
     """
-    import gzip
-    import tarfile
-    import zlib
-
     reader = _HashingReader(open_maybe_compressed(fileobj), tar_copy)
     stream = io.BufferedReader(reader, CHUNK)
-    hardlinks = []
+    read_members(stream, Unpacker(dest))
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:
-            for member in archive:
-                _unpack_member(archive, member, dest, hardlinks)
-        stream.read()
+        stream.read()  # the zero blocks after the last entry belong to the diff_id too
         reader.drain()
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeError) as e:
+    except (EOFError, OSError) as e:
         raise LayerError(f"invalid layer archive: {e}") from None
-    for rel, mode, mtime in hardlinks:
-        os.utime(os.path.join(dest, rel), (mtime, mtime), follow_symlinks=False)
     return "sha256:" + reader.sha256.hexdigest(), reader.size
 
 
-def _unpack_member(archive, member, dest, hardlinks):
-    rel = _safe_relpath(member.name)
-    if not rel:
-        return  # the layer's own root directory
-    _check_parents(dest, rel)
-    path = os.path.join(dest, rel)
-    base = os.path.basename(rel)
-    parent = os.path.dirname(path)
-    if base == OPAQUE_MARKER:
-        os.setxattr(parent, OPAQUE_XATTR, b"y")
-        return
-    if base.startswith(WHITEOUT_PREFIX):
-        target = os.path.join(parent, base[len(WHITEOUT_PREFIX):])
-        _remove(target)
-        os.mknod(target, stat.S_IFCHR | 0o000, os.makedev(0, 0))
-        return
-    if member.isdir():
-        if os.path.lexists(path) and not os.path.isdir(path) or os.path.islink(path):
-            _remove(path)
-        os.makedirs(path, exist_ok=True)
-    else:
-        _remove(path)
-        if member.isfile():
-            with open(path, "xb") as out:
-                source = archive.extractfile(member)
-                while chunk := source.read(CHUNK):
-                    out.write(chunk)
-        elif member.issym():
-            os.symlink(member.linkname, path)
-        elif member.islnk():
-            target_rel = _safe_relpath(member.linkname)
-            target = os.path.join(dest, target_rel)
-            if not target_rel or not os.path.lexists(target) or os.path.isdir(target):
-                raise LayerError(f"invalid layer archive: hard link {rel!r} to {member.linkname!r} outside the layer")
-            _check_parents(dest, target_rel)
-            os.link(target, path, follow_symlinks=False)
-            hardlinks.append((rel, member.mode, member.mtime))
+class _Exactly(io.RawIOBase):
+    """``size`` bytes of the open file ``fd``: cut if it grew, padded with zeros if it shrank meanwhile."""
+
+    def __init__(self, fd, size):
+        self.fd, self.left = fd, size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        data = os.read(self.fd, n) if n else b""
+        data = data or bytes(n)
+        buffer[:len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+
+class Packer:
+    """Writes trees to ``out`` as a tar (PAX format), reading files without following symlinks.
+
+    Entries carry numeric owners only (no user-name lookups) and whole-second times, as Docker's
+    layer tars do; hard-linked files become one file and links to it.
+    """
+
+    def __init__(self, out):
+        import tarfile
+
+        self.tarfile = tarfile
+        self.archive = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=CHUNK)
+        self.inodes = {}
+
+    def add_tree(self, directory, prefix="", skip=frozenset(), prune=frozenset(), whiteouts=False):
+        """Add everything below ``directory``, named ``prefix/...``.
+
+        ``skip``: relative paths left out entirely. ``prune``: relative paths written without their
+        contents (mount points). ``whiteouts``: write overlayfs whiteouts as ``.wh.`` entries.
+        """
+        for rel in _walk(directory, "", skip, prune):
+            self.add(os.path.join(directory, rel), f"{prefix}/{rel}" if prefix else rel, whiteouts)
+
+    def add(self, path, name, whiteouts=False):
+        """Add the one file system object at ``path`` as ``name``."""
+        tarfile = self.tarfile
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return  # removed since it was listed (a running container)
+        if whiteouts and stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            info = tarfile.TarInfo(os.path.join(os.path.dirname(name), WHITEOUT_PREFIX + os.path.basename(name)))
+            info.mtime = int(st.st_mtime)
+            self.archive.addfile(info)
             return
-        elif member.isfifo():
-            os.mkfifo(path)
-        else:
-            return  # device nodes are never created from an archive
-    os.lchown(path, member.uid, member.gid)
-    if not member.issym():
-        os.chmod(path, member.mode)
-    os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                return  # replaced by a link or removed since it was listed (a running container)
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode):
+                    info = self._info(name, st)
+                    if info.type == tarfile.LNKTYPE:
+                        self.archive.addfile(info)
+                    else:
+                        self.archive.addfile(info, io.BufferedReader(_Exactly(fd, info.size), CHUNK))
+                    return
+            finally:
+                os.close(fd)
+        self.archive.addfile(self._info(name, st, path))
+        if whiteouts and stat.S_ISDIR(st.st_mode) and _is_opaque(path):
+            marker = tarfile.TarInfo(f"{name}/{OPAQUE_MARKER}")
+            marker.mtime = int(st.st_mtime)
+            self.archive.addfile(marker)
+
+    def _info(self, name, st, path=None):
+        tarfile = self.tarfile
+        info = tarfile.TarInfo(name)
+        info.mode, info.uid, info.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        info.mtime = int(st.st_mtime)
+        kind = stat.S_IFMT(st.st_mode)
+        key = (st.st_dev, st.st_ino)
+        if kind != stat.S_IFDIR and st.st_nlink > 1 and key in self.inodes:
+            info.type, info.linkname = tarfile.LNKTYPE, self.inodes[key]
+            return info
+        if kind != stat.S_IFDIR and st.st_nlink > 1:
+            self.inodes[key] = name
+        if kind == stat.S_IFREG:
+            info.size = st.st_size
+        elif kind == stat.S_IFDIR:
+            info.type = tarfile.DIRTYPE
+        elif kind == stat.S_IFLNK:
+            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
+        elif kind == stat.S_IFIFO:
+            info.type = tarfile.FIFOTYPE
+        elif kind in (stat.S_IFCHR, stat.S_IFBLK):
+            info.type = tarfile.CHRTYPE if kind == stat.S_IFCHR else tarfile.BLKTYPE
+            info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+        return info
+
+    def close(self):
+        self.archive.close()
 
 
 def pack(directory, out, skip=()):
@@ -179,28 +337,9 @@ def pack(directory, out, skip=()):
     sorted, so the same tree always gives the same tar. ``skip`` lists paths (relative, no leading
     slash) left out, such as the mount points of volumes.
     """
-    import tarfile
-
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as archive:
-        for rel in _walk(directory, skip):
-            path = os.path.join(directory, rel)
-            st = os.lstat(path)
-            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                info = tarfile.TarInfo(os.path.join(os.path.dirname(rel), WHITEOUT_PREFIX + os.path.basename(rel)))
-                info.mtime = int(st.st_mtime)
-                archive.addfile(info)
-                continue
-            info = archive.gettarinfo(path, rel)
-            info.uname = info.gname = ""
-            if info.isreg():
-                with open(path, "rb") as f:
-                    archive.addfile(info, f)
-            else:
-                archive.addfile(info)
-            if info.isdir() and _is_opaque(path):
-                marker = tarfile.TarInfo(rel + "/" + OPAQUE_MARKER)
-                marker.mtime = info.mtime
-                archive.addfile(marker)
+    packer = Packer(out)
+    packer.add_tree(directory, skip={s.strip("/") for s in skip}, whiteouts=True)
+    packer.close()
 
 
 def _is_opaque(path):
@@ -210,17 +349,17 @@ def _is_opaque(path):
         return False
 
 
-def _walk(directory, skip):
-    """Every path below ``directory``, parents before children, in sorted order."""
-    return _ordered(directory, "", {s.strip("/") for s in skip})
-
-
-def _ordered(directory, rel, skip):
-    for name in sorted(os.listdir(os.path.join(directory, rel))):
+def _walk(directory, rel, skip, prune):
+    """Every path below ``directory``, parents before children, in sorted (byte) order."""
+    try:
+        names = sorted(os.listdir(os.path.join(directory, rel) if rel else directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return  # removed or replaced since it was listed (a running container)
+    for name in names:
         child = f"{rel}/{name}" if rel else name
         if child in skip:
             continue
         yield child
-        full = os.path.join(directory, child)
-        if os.path.isdir(full) and not os.path.islink(full):
-            yield from _ordered(directory, child, skip)
+        if child not in prune and os.path.isdir(os.path.join(directory, child)) \
+                and not os.path.islink(os.path.join(directory, child)):
+            yield from _walk(directory, child, skip, prune)

@@ -103,6 +103,8 @@ class Cgroup:
     def _enable_v2_controllers(self):
         """v2: a child cgroup gets a controller only if its parent lists it in subtree_control."""
         parent = os.path.join(CGROUP_ROOT, parent_name())
+        if linux.RECORD_ONLY:
+            return
         os.makedirs(parent, exist_ok=True)
         for directory in (CGROUP_ROOT, parent):
             control = os.path.join(directory, "cgroup.subtree_control")

@@ -107,14 +107,10 @@ def _child(spec, error_w):
         uid, gid, groups, home = users.resolve(spec["user"])
         env = dict(item.split("=", 1) for item in spec["env"] if "=" in item)
         env.setdefault("HOME", home or "/root")
-        os.setgroups(groups)
-        os.setgid(gid)
-        os.setuid(uid)
+        linux.set_credentials(uid, gid, groups)
         os.chdir(spec["cwd"] or "/")
         program = init.find_executable(spec["args"][0], env.get("PATH", "/usr/bin:/bin"))
-        explain.step("exec", f"execve({program!r}, {spec['args']!r})")
-        explain.close_inherited_fd()
-        os.execve(program, spec["args"], env)
+        linux.execve(program, spec["args"], env)
     except PydockError as e:
         os.write(error_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
     except FileNotFoundError as e:

@@ -54,10 +54,7 @@ def _become_container(spec, cgroup, stdio, sync):
     env = _environment(spec, home)
     workdir = spec["cwd"] or "/"
     os.makedirs(workdir, exist_ok=True)
-    explain.step("credentials", f"setgroups({groups}) setgid({gid}) setuid({uid})")
-    os.setgroups(groups)
-    os.setgid(gid)
-    os.setuid(uid)
+    linux.set_credentials(uid, gid, groups)
     os.chdir(workdir)
     _exec(spec["args"], env)
 
@@ -70,6 +67,8 @@ def _make_terminal(sync, size):
     import struct
 
     explain.step("tty", "open /dev/ptmx; the slave /dev/pts/N becomes stdin, stdout, stderr and the controlling terminal")
+    if linux.RECORD_ONLY:
+        return
     master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
     number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
@@ -115,7 +114,7 @@ def _environment(spec, home):
 
 def find_executable(name, path):
     """Look ``name`` up in $PATH as execvp(3) does; raise Docker's 127 if it is nowhere."""
-    if "/" in name:
+    if "/" in name or linux.RECORD_ONLY:  # nothing to look in while recording: no container root
         return name
     for directory in path.split(":"):
         candidate = os.path.join(directory or ".", name)
@@ -129,10 +128,8 @@ def _exec(args, env):
     if not args:
         raise PydockError("no command specified")
     program = find_executable(args[0], env["PATH"])
-    explain.step("exec", f"execve({program!r}, {args!r})")
-    explain.close_inherited_fd()
     try:
-        os.execve(program, args, env)
+        linux.execve(program, args, env)
     except FileNotFoundError:
         raise PydockError(f'exec: "{args[0]}": stat {program}: no such file or directory', 127) from None
     except PermissionError:

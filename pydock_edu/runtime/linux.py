@@ -11,7 +11,16 @@ import os
 
 from .. import explain
 
-RECORD_ONLY = False
+# Recording mode: report every step, make none (set by ``pydock --explain`` on a host without
+# the privileges; inherited by the shim and the container's first process through the environment).
+RECORD_ONLY = os.environ.get("PYDOCK_RECORD_ONLY") == "1"
+
+
+def record_only():
+    """Switch this process and the processes it starts to recording mode."""
+    global RECORD_ONLY
+    RECORD_ONLY = True
+    os.environ["PYDOCK_RECORD_ONLY"] = "1"
 
 # Namespace flags, from <linux/sched.h>.
 CLONE_NEWNS = 0x00020000
@@ -128,6 +137,25 @@ def mknod_char(path, major, minor, mode=0o666):
     if not RECORD_ONLY:
         os.mknod(path, mode | 0o020000, os.makedev(major, minor))
         os.chmod(path, mode)
+
+
+def set_credentials(uid, gid, groups):
+    """setgroups(2), setgid(2), setuid(2): become the container's user (groups first, uid last)."""
+    explain.step("credentials", f"setgroups({groups}) setgid({gid}) setuid({uid})")
+    if not RECORD_ONLY:
+        os.setgroups(groups)
+        os.setgid(gid)
+        os.setuid(uid)
+
+
+def execve(program, args, env):
+    """execve(2): replace this process with ``program``. In recording mode, end here instead."""
+    explain.step("exec", f"execve({program!r}, {args!r})")
+    if RECORD_ONLY:
+        explain.close_inherited_fd()
+        os._exit(0)
+    explain.close_inherited_fd()
+    os.execve(program, args, env)
 
 
 def loopback_up():

@@ -64,9 +64,10 @@ def _setup_dev(dev):
     for name, major, minor in DEVICES:
         linux.mknod_char(f"{dev}/{name}", major, minor)
     for name, target in DEV_LINKS.items():
-        os.symlink(target, f"{dev}/{name}")
+        if not os.path.lexists(f"{dev}/{name}"):
+            os.symlink(target, f"{dev}/{name}")
     for name in ("pts", "shm", "mqueue"):
-        os.mkdir(f"{dev}/{name}")
+        os.makedirs(f"{dev}/{name}", exist_ok=True)
     linux.mount("devpts", f"{dev}/pts", "devpts", linux.MS_NOSUID | linux.MS_NOEXEC,
                 "newinstance,ptmxmode=0666,mode=0620,gid=5")
     linux.mount("shm", f"{dev}/shm", "tmpfs", NOSUID_NODEV_NOEXEC, "mode=1777,size=65536k")
