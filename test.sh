@@ -10,7 +10,12 @@ if [ ! -x "$PY" ]; then
   exit 1
 fi
 
-"$PY" -m pytest -p no:cacheprovider -q tests "$@"
+# With paths (`bash test.sh tests/network -x`) only those run; otherwise the whole suite.
+if [ $# -gt 0 ] && [ -e "$1" ]; then
+  "$PY" -m pytest -p no:cacheprovider -q "$@"
+else
+  "$PY" -m pytest -p no:cacheprovider -q tests "$@"
+fi
 rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "test.sh: pytest collected no tests; counting that as a failure" >&2
