@@ -174,12 +174,12 @@ class Unpacker:
         target_rel = safe_relpath(member.linkname, self.what)
         if not target_rel:
             raise self._error(f"hard link {rel!r} to the root")
-        self._parent_dirs(target_rel, create=False)
         target = os.path.join(self.dest, target_rel)
         try:
+            self._parent_dirs(target_rel, create=False)
             st = os.lstat(target)
-        except FileNotFoundError:
-            raise self._error(f"hard link {rel!r} to {member.linkname!r}, which is not in the archive") from None
+        except (LayerError, FileNotFoundError):
+            raise self._error(f"hard link {rel!r} to {member.linkname!r} outside the {self.what}") from None
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
             raise self._error(f"hard link {rel!r} to a directory or device")
         if target != path:
