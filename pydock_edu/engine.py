@@ -294,6 +294,12 @@ class Engine:
 
     def _connect_networks(self, record, pid):
         """Plug the container's new network namespace into its networks (veth pairs on bridges)."""
+        from .runtime import linux
+
+        if linux.RECORD_ONLY:  # the network subsystem acts through pyroute2 and iptables directly
+            explain.step("netlink", f"connect to network {record['HostConfig']['NetworkMode']}: a veth pair, "
+                                    "one end on its bridge, the other as eth0 with an address and a default route")
+            return
         networks = self.networks
         host = record["HostConfig"]
         endpoints = (record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
