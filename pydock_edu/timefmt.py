@@ -8,14 +8,12 @@ Unix epoch; these two functions convert between the forms.
 """
 import re
 import time
-from datetime import datetime, timedelta, timezone
 
 ZERO = "0001-01-01T00:00:00Z"
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:[Zz]|([+-])(\d\d):(\d\d))"
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_time(text):
@@ -23,10 +21,10 @@ def parse_time(text):
     match = _RFC3339.fullmatch(text)
     if not match:
         raise ValueError(f"not an RFC 3339 time: {text!r}")
+    import calendar
+
     year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
-    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                      tzinfo=timezone.utc)
-    seconds = (moment - _EPOCH).total_seconds()
+    seconds = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second)))
     if fraction:
         seconds += int(fraction) / 10 ** len(fraction)
     if sign:
@@ -44,8 +42,8 @@ def format_time(epoch=None):
         seconds, nanos = int(whole), round(fraction * 1_000_000_000)
         if nanos == 1_000_000_000:
             seconds, nanos = seconds + 1, 0
-    m = _EPOCH + timedelta(seconds=seconds)
-    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    t = time.gmtime(seconds)
+    text = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
     if nanos:
         text += "." + f"{nanos:09d}".rstrip("0")
     return text + "Z"
