@@ -45,10 +45,16 @@ def attach_socket(container_id):
 
 
 def remove_files(container_id):
-    """Delete the container's directory: its writable layer, logs and record."""
+    """Delete the container's directory: its writable layer, logs and record; for a ``--rm``
+    container, also its anonymous volumes that no other container uses, as Docker does."""
     import shutil
 
+    record = load(container_id)
     for path in (attach_socket(container_id),):
         if os.path.exists(path):
             os.unlink(path)
     shutil.rmtree(directory(container_id), ignore_errors=True)
+    if record and record["HostConfig"].get("AutoRemove") and record.get("AnonymousVolumes"):
+        from .volume.store import Volumes
+
+        Volumes().remove_anonymous(record)

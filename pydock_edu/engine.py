@@ -37,6 +37,13 @@ class Engine:
         return Networks()
 
     @property
+    def volumes(self):
+        """The volumes (:class:`pydock_edu.volume.store.Volumes`)."""
+        from .volume.store import Volumes
+
+        return Volumes()
+
+    @property
     def images(self):
         """The image store (:class:`pydock_edu.image.store.ImageStore`)."""
         if self._images is None:
@@ -104,6 +111,7 @@ class Engine:
     def create(self, body, name=None):
         """Create a container from a Docker-style create body; return its ID."""
         from .image import reference
+        from .volume.mounts import container_mounts
 
         image_name = body.get("Image") or ""
         if not image_name:
@@ -135,11 +143,13 @@ class Engine:
         path = container.directory(cid)
         with state.locked():
             name = self._claim_name(name, cid)
+            mounts = container_mounts(self, host, config)
             os.makedirs(path)
             for sub in ("diff", "work", "merged"):
                 os.mkdir(os.path.join(path, sub))
             _write_etc_files(path, config["Hostname"], network_mode)
             record = _new_record(cid, name, image_id, image_name, config, host, path, self.images)
+            record.update(mounts)
             record["NetworkingConfig"] = body.get("NetworkingConfig") or {}
             container.save(record)
         events.emit("container", "create", cid, {"image": image_name, "name": name})
@@ -196,6 +206,7 @@ class Engine:
             raise Conflict(f"container {cid[:12]} is already running")
         _require_privileges()
         spec = self._runtime_spec(record, console_size)
+        self.volumes.mount_for(record)
         if spec["wait_for_network"]:
             from .network import netlink
 
@@ -453,6 +464,8 @@ class Engine:
             self.kill(cid)
             _wait_pid(record.get("Shim", {}).get("Pid"), None)
         self._remove_now(cid)
+        if volumes:
+            self.volumes.remove_anonymous(record)
         return cid
 
     def _remove_now(self, cid):

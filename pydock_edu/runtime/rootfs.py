@@ -49,9 +49,31 @@ def _ensure_dirs(root, names):
             os.makedirs(path, exist_ok=True)
 
 
+def _inside(root, path):
+    """``root`` joined with the container path ``path``, every symlink on the way resolved as if
+    ``root`` were ``/``: an image's ``/data -> /etc`` leads to ``<root>/etc``, never to the host's /etc."""
+    pending = [part for part in path.split("/") if part not in ("", ".")]
+    resolved = []
+    for _ in range(255):  # path parts and symlinks walked: a bound against symlink loops
+        if not pending:
+            return os.path.join(root, *resolved)
+        part = pending.pop(0)
+        if part == "..":
+            resolved = resolved[:-1]
+            continue
+        candidate = os.path.join(root, *resolved, part)
+        if not os.path.islink(candidate):
+            resolved.append(part)
+            continue
+        link = os.readlink(candidate)
+        resolved = [] if link.startswith("/") else resolved
+        pending = [p for p in link.split("/") if p not in ("", ".")] + pending
+    raise OSError(f"too many levels of symbolic links in {path}")
+
+
 def _ensure_file(root, target):
     """The mount point for a file: created empty if the image lacks it."""
-    path = os.path.join(root, target.lstrip("/"))
+    path = _inside(root, target)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         open(path, "a").close()
@@ -76,11 +98,16 @@ def _setup_dev(dev):
 
 def mount_volume(root, m):
     """Mount one volume, bind mount or tmpfs at its target inside the container's root."""
-    target = os.path.join(root, m["target"].lstrip("/"))
+    target = _inside(root, m["target"])
     if m["type"] == "tmpfs":
         os.makedirs(target, exist_ok=True)
-        linux.mount("tmpfs", target, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, m.get("options") or None)
+        noexec = linux.MS_NOEXEC if m.get("noexec") else 0
+        linux.mount("tmpfs", target, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV | noexec, m.get("options") or None)
     else:
+        if m.get("populate"):  # a volume's first use: the image's files at the target go into it
+            from ..volume.populate import copy_image_content
+
+            copy_image_content(target, m["source"])
         if os.path.isdir(m["source"]):
             os.makedirs(target, exist_ok=True)
         else:

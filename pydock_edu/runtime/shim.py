@@ -284,6 +284,10 @@ class Shim:
             if oom:
                 events.emit("container", "oom", self.id, {"name": name})
             events.emit("container", "die", self.id, {"exitCode": str(code), "name": name})
+            if record.get("Mounts"):
+                from ..volume.store import Volumes
+
+                Volumes().unmount_for(record)
             if record["HostConfig"].get("AutoRemove"):
                 container.remove_files(self.id)
                 events.emit("container", "destroy", self.id, {"name": name})
