@@ -667,6 +667,18 @@ class Engine:
             row["ID"] = history_id if (no_trunc or history_id == "<missing>") else history_id[7:19]
         return rows
 
+    def build(self, context=".", output=None, **options):
+        """``docker build``: an image from a Dockerfile, one layer per step; return its ID.
+
+        ``output(text)`` receives the build's lines and the RUN output as it comes. The options
+        (``dockerfile``, ``dockerfile_text``, ``tags``, ``build_args``, ``target``, ``no_cache``,
+        ``rm``, ``force_rm``, ``labels``, ``network``, ``stdin``) are those of
+        :func:`pydock_edu.build.builder.build`.
+        """
+        from .build.builder import build
+
+        return build(self, context, output=output, **options)
+
     def tag_image(self, source, target):
         image_id = self.images.resolve(source)
         self.images.tag(image_id, target)
@@ -792,8 +804,8 @@ def _merge_config(body, image):
     config["ExposedPorts"] = {**(image.get("ExposedPorts") or {}), **(body.get("ExposedPorts") or {})}
     config["Volumes"] = {**(image.get("Volumes") or {}), **(body.get("Volumes") or {})}
     config["StopSignal"] = body.get("StopSignal") or image.get("StopSignal")
-    if image.get("Healthcheck") and not body.get("Healthcheck"):
-        config["Healthcheck"] = image["Healthcheck"]
+    if body.get("Healthcheck") or image.get("Healthcheck"):
+        config["Healthcheck"] = body.get("Healthcheck") or image["Healthcheck"]
     if body.get("Entrypoint") is not None:
         entrypoint = body["Entrypoint"]
         cmd = body.get("Cmd") or []

@@ -1,6 +1,7 @@
 """Image commands: ls, import, tag, rm, inspect, history, and the built-in busybox bootstrap."""
 
 from ..errors import InvalidArgument
+from . import build as build_command
 from .flags import flag
 from .registry import command
 
@@ -102,3 +103,8 @@ def history(ctx, options, args):
         ctx.stdout.write("".join(row["ID"] + "\n" for row in rows))
         return 0
     ctx.stdout.write(render_table(rows, [], options["format"] or HISTORY_DEFAULT, HISTORY_HEADERS))
+
+
+# ``image build`` is ``builder build`` (cli/build.py), registered here because ``image ...`` loads this module.
+command("image build", build_command.USAGE, build_command.HELP, build_command.FLAGS, min_args=1,
+        max_args=1)(build_command.build)
