@@ -65,8 +65,8 @@ def inspect(ctx, options, args):
     return print_inspect(ctx, args, ctx.engine.volumes.inspect, options["format"])
 
 
-@command("volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes. You cannot remove a volume "
-         "that is in use by a container.", [flag("-f, --force", help="Force the removal of one or more volumes")],
+@command("volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
+         [flag("-f, --force", help="Force the removal of one or more volumes")],
          aliases=["volume remove"], min_args=1)
 def rm(ctx, options, args):
     code = 0

@@ -53,9 +53,13 @@ def mount(options, path):
 
 
 def unmount(path):
-    """Unmount the volume's filesystem from ``path``, if it is mounted."""
+    """Unmount the volume's filesystem from ``path``, if it is mounted (detached with whatever is
+    mounted below it, as an ``o=rbind`` of a host directory brings submounts along)."""
     if is_mount_point(path):
-        linux.umount(path)
+        try:
+            linux.umount(path, linux.MNT_DETACH)
+        except OSError as e:
+            raise PydockError(f"error while unmounting volume '{path}': {os.strerror(e.errno).lower()}", 1) from None
 
 
 def mounts_below(path):

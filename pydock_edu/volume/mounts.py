@@ -29,9 +29,8 @@ from .store import check_driver, validate_name
 
 
 def container_mounts(engine, host, config):
-    """Check every mount request of a new container, then make what they need (volumes, missing
-    ``-v`` bind sources); return the record fields ``Mounts``, ``RuntimeMounts`` and
-    ``AnonymousVolumes``.
+    """Check every mount request of a new container, then create the volumes they need; return the
+    record fields ``Mounts``, ``RuntimeMounts`` and ``AnonymousVolumes``.
 
     ``host`` (the HostConfig) is rewritten in the Engine API's shapes: ``Binds`` with relative sources
     made absolute, ``Mounts`` as mount specs, ``Tmpfs`` as a dict; an anonymous ``-v /path`` moves to
@@ -51,6 +50,19 @@ def container_mounts(engine, host, config):
     for path in sorted(config.get("Volumes") or {}):
         plan.image_volume(path)
     return plan.make(engine.volumes)
+
+
+def prepare_bind_source(entry):
+    """Before start: a ``-v`` bind source that does not exist is made (a directory), as Docker does;
+    for ``--mount`` it is an error."""
+    source = entry.get("source")
+    if "make_source" not in entry or os.path.exists(source):
+        return  # not a bind mount of a host path (a volume or a tmpfs), or its source is there
+    if not entry.get("make_source"):
+        raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: {source}')
+    explain.step("volume", f"mkdir -p {source} (a -v bind source that did not exist)")
+    if not linux.RECORD_ONLY:
+        os.makedirs(source, 0o755)
 
 
 def mount_points(record):
@@ -150,7 +162,7 @@ class _Plan:
             self.points[target] = _volume_point(None, target, "", False, True)
 
     def make(self, volumes):
-        """Create the volumes and bind sources the plan needs; return the record fields."""
+        """Create the volumes the plan needs (new named ones and anonymous ones); return the record fields."""
         for point in self.points.values():
             request = point.pop("volume", None)
             if request:
@@ -161,8 +173,9 @@ class _Plan:
                 if request["name"] is None:
                     point["anonymous"] = volume["Name"]
         points = list(self.points.values())
+        by_depth = sorted(points, key=lambda p: p["runtime"]["target"].count("/"))
         return {"Mounts": [p["mount"] for p in points if p["mount"]],
-                "RuntimeMounts": [p["runtime"] for p in sorted(points, key=lambda p: p["runtime"]["target"].count("/"))],
+                "RuntimeMounts": [p["runtime"] for p in by_depth],
                 "AnonymousVolumes": [p["anonymous"] for p in points if p.get("anonymous")]}
 
 
@@ -172,19 +185,6 @@ def _bind_point(source, target, mode, readonly, propagation, make_source=False):
                       "Propagation": propagation},
             "runtime": {"type": "bind", "source": source, "target": target, "readonly": readonly,
                         "make_source": make_source}}
-
-
-def prepare_bind_source(entry):
-    """Before start: a ``-v`` bind source that does not exist is made (a directory), as Docker does;
-    for ``--mount`` it is an error."""
-    source = entry.get("source")
-    if "make_source" not in entry or os.path.exists(source):
-        return  # not a bind mount of a host path (a volume or a tmpfs), or its source is there
-    if not entry.get("make_source"):
-        raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: {source}')
-    explain.step("volume", f"mkdir -p {source} (a -v bind source that did not exist)")
-    if not linux.RECORD_ONLY:
-        os.makedirs(source, 0o755)
 
 
 def _volume_point(name, target, mode, readonly, populate, labels=None, options=None):

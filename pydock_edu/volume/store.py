@@ -21,7 +21,7 @@ from ..errors import Conflict, InvalidArgument, NotFound, PydockError
 from . import local
 
 NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
-NAME_PATTERN = re.compile(f"^{NAME_CHARS}+$")
+NAME_PATTERN = re.compile(f"{NAME_CHARS}+")
 ANONYMOUS = "com.docker.volume.anonymous"  # the label Docker puts on anonymous volumes
 FILTERS = ("dangling", "name", "label", "driver")
 
@@ -31,7 +31,7 @@ def validate_name(name):
     if len(name) == 1:
         raise InvalidArgument(f"create {name}: volume name is too short, names should be at least two "
                               "alphanumeric characters")
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidArgument(f'create {name}: "{name}" includes invalid characters for a local volume name, '
                               f'only "{NAME_CHARS}" are allowed. If you intended to pass a host directory, '
                               "use absolute path")
@@ -190,7 +190,7 @@ class Volumes:
         return state.locked("volumes.lock")
 
     def _load(self, name):
-        if not NAME_PATTERN.match(name or ""):
+        if not NAME_PATTERN.fullmatch(name or ""):
             return None  # never a path: "../x" or "a/b" name no volume
         return state.read_json(os.path.join(self.directory(name), "volume.json"))
 
