@@ -130,7 +130,38 @@ def test_second_network_is_eth1(networks, make_container):
     assert a.run("ip", "route", check=True).stdout.count("default") == 1
 
 
-def test_published_port_answers_on_loopback_and_on_host_addresses(networks, make_container, tmp_path):
+@pytest.fixture
+def outside(make_container):
+    """Another machine: a namespace joined to ours by a veth "uplink", 198.51.100.1 <-> .2/24.
+
+    It has no route to any container subnet, so what reaches it from a container was masqueraded.
+    """
+    client = make_container("outside")
+    subprocess.run(["ip", "link", "add", "uplink", "type", "veth", "peer", "name", "eth0",
+                    "netns", str(client.pid)], check=True)
+    subprocess.run(["ip", "addr", "add", "198.51.100.1/24", "dev", "uplink"], check=True)
+    subprocess.run(["ip", "link", "set", "uplink", "up"], check=True)
+    client.run("ip", "addr", "add", "198.51.100.2/24", "dev", "eth0", check=True)
+    client.run("ip", "link", "set", "eth0", "up", check=True)
+    yield client
+    subprocess.run(["ip", "link", "del", "uplink"], check=False)
+
+
+@pytest.fixture
+def docker_like_firewall():
+    """Docker's stance: FORWARD policy DROP and its DOCKER-USER chain jumped to first."""
+    rules = [["-N", "DOCKER-USER"], ["-A", "DOCKER-USER", "-j", "RETURN"],
+             ["-I", "FORWARD", "1", "-j", "DOCKER-USER"], ["-P", "FORWARD", "DROP"]]
+    for rule in rules:
+        subprocess.run(["iptables", "-w", *rule], check=True)
+    yield
+    for rule in (["-P", "FORWARD", "ACCEPT"], ["-D", "FORWARD", "-j", "DOCKER-USER"],
+                 ["-F", "DOCKER-USER"], ["-X", "DOCKER-USER"]):
+        subprocess.run(["iptables", "-w", *rule], check=True)
+
+
+def test_published_port_answers_on_loopback_and_on_host_addresses(networks, make_container, outside,
+                                                                   docker_like_firewall, tmp_path):
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "index.html").write_text("hello from the container\n")
     web = make_container("web", exposed={"80/tcp": {}})
@@ -138,35 +169,37 @@ def test_published_port_answers_on_loopback_and_on_host_addresses(networks, make
     networks.check_ports_free(web.record["HostConfig"]["PortBindings"])
     networks.connect(web.record, web.pid, "bridge")
     httpd = web.spawn("busybox", "httpd", "-f", "-p", "80", "-h", str(tmp_path / "www"))
-    # A client on another machine: a namespace joined to ours by a veth "uplink", 198.51.100.0/24.
-    client = make_container("client")
-    subprocess.run(["ip", "link", "add", "uplink", "type", "veth", "peer", "name", "eth0",
-                    "netns", str(client.pid)], check=True)
     try:
-        subprocess.run(["ip", "addr", "add", "198.51.100.1/24", "dev", "uplink"], check=True)
-        subprocess.run(["ip", "link", "set", "uplink", "up"], check=True)
-        client.run("ip", "addr", "add", "198.51.100.2/24", "dev", "eth0", check=True)
-        client.run("ip", "link", "set", "eth0", "up", check=True)
         _wait_for(lambda: web.run("busybox", "wget", "-q", "-O", "-", "http://127.0.0.1/").returncode == 0)
-
         ports = networks.network_settings(web.id)["Ports"]["80/tcp"]
         assert ports[0] == {"HostIp": "0.0.0.0", "HostPort": "8080"}
         random_port = ports[1]["HostPort"]
         assert ports[1]["HostIp"] == "127.0.0.1" and int(random_port) > 0
 
-        assert http_get("http://127.0.0.1:8080/") == "hello from the container\n"
-        assert http_get(f"http://127.0.0.1:{random_port}/") == "hello from the container\n"
-        assert http_get("http://172.29.0.1:8080/") == "hello from the container\n"
-        assert http_get("http://198.51.100.1:8080/") == "hello from the container\n"
-        fetched = client.run("busybox", "wget", "-q", "-O", "-", "http://198.51.100.1:8080/")
-        assert fetched.stdout == "hello from the container\n"
+        hello = "hello from the container\n"
+        assert http_get("http://127.0.0.1:8080/") == hello
+        assert http_get(f"http://127.0.0.1:{random_port}/") == hello
+        assert http_get("http://172.29.0.1:8080/") == hello  # the host's address on the bridge
+        assert http_get("http://198.51.100.1:8080/") == hello  # the host's address on its uplink
+        assert outside.run("busybox", "wget", "-q", "-O", "-", "http://198.51.100.1:8080/").stdout == hello
         # bound to 127.0.0.1 only: not published on the other addresses
-        assert client.run("busybox", "wget", "-q", "-T", "2", "-O", "-",
-                          f"http://198.51.100.1:{random_port}/").returncode != 0
+        assert outside.run("busybox", "wget", "-q", "-T", "2", "-O", "-",
+                           f"http://198.51.100.1:{random_port}/").returncode != 0
     finally:
-        subprocess.run(["ip", "link", "del", "uplink"], check=False)
         httpd.kill()
         httpd.wait()
+
+
+def test_containers_go_out_masqueraded_despite_a_docker_firewall(networks, make_container, outside,
+                                                                  docker_like_firewall):
+    a = make_container("a")
+    address_a = networks.connect(a.record, a.pid, "bridge")["IPAddress"]
+    assert ping(a, "198.51.100.2")  # the outside has no route back to 172.29.0.0/16: NAT did it
+    networks.create("other")
+    b = make_container("b")
+    networks.connect(b.record, b.pid, "other")
+    assert ping(b, "198.51.100.2")
+    assert not ping(b, address_a)  # networks are isolated from each other
 
 
 def test_taken_ports_are_refused_before_start(networks, make_container):
@@ -187,7 +220,8 @@ def test_taken_ports_are_refused_before_start(networks, make_container):
 
 def test_overlapping_subnets_and_duplicate_names_are_refused(networks):
     networks.create("a", subnet="10.99.0.0/16")
-    with pytest.raises(Conflict, match="^invalid pool request: Pool overlaps with other one on this address space$"):
+    overlap = "^invalid pool request: Pool overlaps with other one on this address space$"
+    with pytest.raises(Conflict, match=overlap):
         networks.create("b", subnet="10.99.1.0/24")
     with pytest.raises(Conflict, match="^invalid pool request: Pool overlaps"):
         networks.create("c", subnet="172.29.5.0/24")  # inside the default bridge's subnet
@@ -233,6 +267,13 @@ def test_none_network_has_only_loopback(networks, make_container):
     assert endpoint["IPAddress"] == ""
     shown = a.run("ip", "-o", "link", "show", check=True).stdout.splitlines()
     assert len(shown) == 1 and "lo:" in shown[0] and "UP" in shown[0]
+
+
+def test_host_network_keeps_the_hosts_view(networks, make_container):
+    a = make_container("a")
+    assert networks.connect(a.record, a.pid, "host")["IPAddress"] == ""
+    assert open(a.hosts).read() == open("/etc/hosts").read()
+    assert a.name in networks.get("host")["Containers"][a.id]["Name"]
 
 
 def test_release_undoes_everything_even_after_the_container_died(networks, make_container):
