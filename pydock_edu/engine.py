@@ -717,6 +717,36 @@ class Engine:
         events.emit("image", "delete", image_id, {})
         return lines
 
+    # Registries (image/distribution.py, image/registry.py, image/auth.py)
+
+    def pull(self, name, all_tags=False, progress=None):
+        """``docker pull``; ``progress`` gets each step (see image/distribution.py). Returns the reference."""
+        from .image import distribution
+
+        pulled = distribution.pull(self.images, name, all_tags, progress)
+        events.emit("image", "pull", pulled, {"name": pulled})
+        return pulled
+
+    def push(self, name, all_tags=False, progress=None):
+        """``docker push`` of a local tag (every tag of the repository with ``all_tags``)."""
+        from .image import distribution
+
+        pushed = distribution.push(self.images, name, all_tags, progress)
+        events.emit("image", "push", pushed, {"name": pushed})
+        return pushed
+
+    def login(self, server, username, password):
+        """``docker login``: check the credentials with the registry, then store them."""
+        from .image import registry
+
+        return registry.login(server, username, password)
+
+    def search(self, term, limit=25, filters=()):
+        """``docker search``: rows of Docker Hub's search, or of a registry's catalog."""
+        from .image import registry
+
+        return registry.search(term, limit, filters)
+
     # The system
 
     def info(self):

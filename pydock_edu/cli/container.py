@@ -208,7 +208,10 @@ def _attached(ctx, start, interactive, tty):
          CREATE_FLAGS + [flag("-d, --detach", help="Run container in background and print container ID")],
          aliases=["run"], interspersed=False, min_args=1)
 def run(ctx, options, args):
+    from .remote import pull_if_missing
+
     body = create_body(options, args)
+    pull_if_missing(ctx, body["Image"])
     if options["detach"]:
         ctx.out(ctx.engine.run(body, options["name"]))
         return 0
@@ -220,7 +223,11 @@ def run(ctx, options, args):
 @command("container create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", CREATE_FLAGS,
          aliases=["create"], interspersed=False, min_args=1)
 def create(ctx, options, args):
-    ctx.out(ctx.engine.create(create_body(options, args), options["name"]))
+    from .remote import pull_if_missing
+
+    body = create_body(options, args)
+    pull_if_missing(ctx, body["Image"])
+    ctx.out(ctx.engine.create(body, options["name"]))
 
 
 @command("container start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers",

@@ -15,8 +15,8 @@ from .registry import ALIASES, COMMANDS
 MODULES = {
     "container": "container", "image": "image", "network": "network", "volume": "volume", "system": "system",
     "builder": "build", "build": "build", "events": "system", "info": "system", "version": "system",
-    "inspect": "system", "pull": "registry", "push": "registry", "login": "registry", "logout": "registry",
-    "search": "registry", "images": "image", "rmi": "image", "tag": "image", "history": "image",
+    "inspect": "system", "pull": "remote", "push": "remote", "login": "remote", "logout": "remote",
+    "search": "remote", "images": "image", "rmi": "image", "tag": "image", "history": "image",
     "save": "image", "load": "image", "import": "image",
 }
 for _verb in ("run create start stop restart kill rm pause unpause exec ps top attach logs export commit "

@@ -50,6 +50,17 @@ class ImageStore:
         meta = state.read_json(os.path.join(self.layer_path(diff_id), "layer.json"), {})
         return meta.get("size", 0)
 
+    def layer_meta(self, diff_id):
+        """The layer's ``layer.json``: its size, and (``blobs``) the registry blobs it travelled as."""
+        return state.read_json(os.path.join(self.layer_path(diff_id), "layer.json"), {})
+
+    def update_layer_meta(self, diff_id, change):
+        """Call ``change(meta)`` on the layer's ``layer.json`` and write it back, under the store lock."""
+        with state.locked():
+            meta = self.layer_meta(diff_id)
+            change(meta)
+            state.write_json(os.path.join(self.layer_path(diff_id), "layer.json"), meta)
+
     def add_layer(self, stream):
         """Store the layer tar read from ``stream`` (gzip or not); return its diff_id."""
         import shutil
@@ -161,6 +172,10 @@ class ImageStore:
             ref = reference.parse(name)
         except Exception:
             ref = None
+        if ref is not None and ref.digest:  # repo@sha256:...: an image pulled (or pushed) by that digest
+            for image_id in self.image_ids():
+                if f"{ref.repository}@{ref.digest}" in self.digests_of(image_id):
+                    return image_id
         if ref is not None and ref.tag and f"{ref.full_repository}:{ref.tag}" in repos:
             return repos[f"{ref.full_repository}:{ref.tag}"]
         if reference.looks_like_id(name):
