@@ -24,14 +24,11 @@ and every layer committed is also an engine event (``image step``, ``image layer
 """
 
 import codecs
-import copy
+import json
 import os
 import posixpath
-import shutil
 import stat
-import tempfile
 import time
-from dataclasses import dataclass, field
 
 from .. import events, state
 from ..errors import NotFound, PydockError
@@ -81,19 +78,19 @@ def build(engine, context=".", dockerfile=None, dockerfile_text=None, tags=(), b
     return image_id
 
 
-@dataclass
 class StageState:
     """Where one build stage stands: its current image and the config being built."""
 
-    name: str | None
-    image_id: str | None  # None while a stage FROM scratch has made no image yet
-    image: dict  # the current image's config document (rootfs, history, config)
-    config: dict  # the container config of the image being built
-    author: str = ""
-    args: dict = field(default_factory=dict)  # ARGs declared in this stage: name -> value or None
-    cmd_set: bool = False  # a CMD of this stage: a later ENTRYPOINT keeps it
-    key: str = ""  # the cache key of the step being made
-    cached: bool = False  # the last step came from the cache
+    def __init__(self, name, image_id, image, config):
+        self.name = name
+        self.image_id = image_id  # None while a stage FROM scratch has made no image yet
+        self.image = image  # the current image's config document (rootfs, history, config)
+        self.config = config  # the container config of the image being built
+        self.author = ""
+        self.args = {}  # ARGs declared in this stage: name -> value or None
+        self.cmd_set = False  # a CMD of this stage: a later ENTRYPOINT keeps it
+        self.key = ""  # the cache key of the step being made
+        self.cached = False  # the last step came from the cache
 
     def expansion_env(self):
         """Variables for ``$VAR`` in instructions: the stage's ARGs, overridden by ENV."""
@@ -188,7 +185,7 @@ class Builder:
             except NotFound:
                 raise BuildError(f"No such image: {base} (pull it first: pydock pull {base})") from None
             image = self.images.config(image_id)
-        config = copy.deepcopy(image.get("config") or {})
+        config = _clone(image.get("config") or {})
         env = config.get("Env") or []
         if not any(item.startswith("PATH=") for item in env):
             config["Env"] = [*env, f"PATH={DEFAULT_PATH}"]
@@ -231,7 +228,7 @@ class Builder:
             return False
         self.say(" ---> Using cache\n")
         current.image_id, current.image = hit, self.images.config(hit)
-        current.config = copy.deepcopy(current.image.get("config") or {})
+        current.config = _clone(current.image.get("config") or {})
         current.cached = True
         return True
 
@@ -274,7 +271,7 @@ class Builder:
     def _do_config(self, current, instruction):
         """CMD, ENTRYPOINT, ENV, LABEL, EXPOSE, VOLUME, USER, STOPSIGNAL, SHELL, ONBUILD, HEALTHCHECK."""
         env = current.expansion_env()
-        config = copy.deepcopy(current.config)
+        config = _clone(current.config)
         previous_check = (config.get("Healthcheck") or {}).get("Test")
         apply_instruction(config, instruction, env)
         cmd = instruction.cmd
@@ -315,7 +312,7 @@ class Builder:
     def _do_workdir(self, current, instruction):
         from .imagefs import ImageFS, LayerWriter
 
-        config = copy.deepcopy(current.config)
+        config = _clone(current.config)
         apply_instruction(config, instruction, current.expansion_env())
         created_by = f"{current.shell()} #(nop) WORKDIR {config['WorkingDir']}"
         if self._cached(current, created_by, config):
@@ -327,12 +324,11 @@ class Builder:
         upper = None
         try:
             if not view.is_dir(target):
-                upper = tempfile.mkdtemp(prefix="layer-", dir=self.workdir)
+                upper = _new_dir(self.workdir, "layer-")
                 LayerWriter(upper, view).make_dirs(target)
             self._commit(current, created_by, config, upper)
         finally:
-            if upper:
-                shutil.rmtree(upper, ignore_errors=True)
+            _remove_dir(upper)
         if self.rm:
             self.say(f"Removing intermediate container {container_id}\n")
 
@@ -359,13 +355,13 @@ class Builder:
         mode = _parse_chmod(chmod) if chmod else None
         absolute = dest if dest.startswith("/") else posixpath.normpath(
             posixpath.join(current.config.get("WorkingDir") or "/", dest)) + ("/" if dest.endswith("/") else "")
-        scratch = tempfile.mkdtemp(prefix="sources-", dir=self.workdir)
+        scratch = ScratchTree(self.workdir)  # made when a source needs it (a here-document, a URL)
         upper = None
         try:
             try:
                 tree = self._source_tree(current, instruction.flags.get("from"), env, instruction.escape)
                 sources = collect_sources(
-                    source_words, tree, ScratchTree(scratch), heredoc_of=instruction.heredoc,
+                    source_words, tree, scratch, heredoc_of=instruction.heredoc,
                     expand_heredoc=lambda text: parser.expand_heredoc(text, env, instruction.escape),
                     url_allowed=name == "ADD", unpack=name == "ADD" and tree is self.context)
             except (CopyError, ContextError, ArchiveError) as e:
@@ -379,7 +375,7 @@ class Builder:
             if self._cached(current, created_by, current.config):
                 return
             view = ImageFS.of_image(self.images, current.image_id)
-            upper = tempfile.mkdtemp(prefix="layer-", dir=self.workdir)
+            upper = _new_dir(self.workdir, "layer-")
             try:
                 owner = parse_chown(chown, view) if chown else (0, 0)
                 copy_sources(LayerWriter(upper, view), sources, absolute, owner, mode)
@@ -387,9 +383,8 @@ class Builder:
                 raise CopyError(f"{name} failed: {e}") from None
             self._commit(current, created_by, current.config, upper)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-            if upper:
-                shutil.rmtree(upper, ignore_errors=True)
+            _remove_dir(scratch.root)
+            _remove_dir(upper)
 
     def _source_tree(self, current, source, env, escape):
         """Where COPY reads from: the context, or with ``--from`` a stage (name or index) or an image."""
@@ -465,6 +460,25 @@ class Builder:
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def _clone(config):
+    """A deep copy of a config (a JSON document)."""
+    return json.loads(json.dumps(config))
+
+
+def _new_dir(parent, prefix):
+    """A new private directory (mode 700) under ``parent`` for a layer being made."""
+    path = os.path.join(parent, prefix + os.urandom(8).hex())
+    os.mkdir(path, 0o700)
+    return path
+
+
+def _remove_dir(path):
+    if path:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _short(image_id):
@@ -576,8 +590,6 @@ _RUNE_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 
 
 
 def _go_quote(text):
-    import json
-
     return json.dumps(text, ensure_ascii=False)
 
 

@@ -11,7 +11,6 @@ pointing outside is followed.
 import os
 import posixpath
 import re
-import shutil
 
 from ..errors import InvalidArgument
 from .errors import BuildError
@@ -41,6 +40,8 @@ class BuildContext:
     def close(self):
         """Remove the directory a tar context was unpacked into."""
         if self.temporary and self.root:
+            import shutil
+
             shutil.rmtree(self.root, ignore_errors=True)
 
     def host_path(self, rel):
@@ -167,6 +168,7 @@ def _is_tar(data):
 def _unpack_tar_context(data):
     """Unpack a context tar from stdin into a new temporary directory; return its path."""
     import io
+    import shutil
     import tempfile
 
     from .. import state

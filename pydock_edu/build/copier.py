@@ -19,10 +19,7 @@ The rules of Docker's reference:
 
 import os
 import posixpath
-import shutil
 import stat
-import tempfile
-from dataclasses import dataclass
 
 from . import cache
 from .context import BuildContext, match_regex
@@ -36,23 +33,33 @@ class CopyError(BuildError):
     """A COPY or ADD that cannot be done."""
 
 
-@dataclass
 class Source:
     """One thing to copy: ``rel`` in ``tree`` (the context, an image, or a scratch directory)."""
 
-    name: str  # the file name it gets inside a destination directory
-    tree: object
-    rel: str
-    checksum: str
-    is_dir: bool
-    archive: bool = False
+    def __init__(self, name, tree, rel, checksum, is_dir, archive=False):
+        self.name = name  # the file name it gets inside a destination directory
+        self.tree, self.rel = tree, rel
+        self.checksum = checksum
+        self.is_dir = is_dir
+        self.archive = archive  # ADD: a local tar archive, to unpack
 
 
 class ScratchTree(BuildContext):
-    """A private directory holding downloaded files and here-documents for one step."""
+    """A private directory for the downloaded files and here-documents of one step.
 
-    def __init__(self, root):
-        super().__init__(root, None, None)
+    It is made under ``parent`` when the first file is added; the step removes it.
+    """
+
+    def __init__(self, parent):
+        super().__init__(None, None, None)
+        self.parent = parent
+
+    def add(self, name):
+        """The host path for a new file ``name`` in the scratch directory."""
+        if self.root is None:
+            self.root = os.path.join(self.parent, "sources-" + os.urandom(8).hex())
+            os.mkdir(self.root, 0o700)
+        return os.path.join(self.root, name)
 
 
 def collect_sources(words, tree, scratch, *, heredoc_of, expand_heredoc, url_allowed, unpack):
@@ -119,7 +126,7 @@ def walk(tree, rel):
 
 def _heredoc_source(doc, scratch, expand_heredoc):
     content = expand_heredoc(doc.content) if doc.expand else doc.content
-    path = os.path.join(scratch.root, doc.name)
+    path = scratch.add(doc.name)
     with open(path, "w") as f:
         f.write(content)
     os.chmod(path, 0o644)
@@ -130,6 +137,7 @@ def _heredoc_source(doc, scratch, expand_heredoc):
 def _url_source(url, scratch):
     """Download ``url`` into the scratch directory (ADD): mode 600, mtime from Last-Modified."""
     import email.utils
+    import shutil
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -137,7 +145,7 @@ def _url_source(url, scratch):
     name = posixpath.basename(urllib.parse.urlparse(url).path)
     if not name:
         raise CopyError(f"cannot determine filename from url: {url}")
-    path = os.path.join(scratch.root, name)
+    path = scratch.add(name)
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
             shutil.copyfileobj(response, out)
@@ -179,6 +187,9 @@ def copy_sources(writer, sources, dest, owner, chmod=None):
 
 def _unpack(writer, source, target):
     """ADD of a local archive: unpack it safely aside, then copy the result, owners kept."""
+    import shutil
+    import tempfile
+
     from .archive import extract_into
 
     scratch = tempfile.mkdtemp(dir=os.path.dirname(writer.upper))
@@ -220,7 +231,7 @@ def _copy_entry(writer, tree, rel, st, target, owner, chmod):
         return
     path = writer.replace(target)
     if stat.S_ISREG(st.st_mode):
-        shutil.copyfile(host, path)
+        _copy_file(host, path)
     elif stat.S_ISLNK(st.st_mode):
         os.symlink(os.readlink(host), path)
     elif stat.S_ISFIFO(st.st_mode):
@@ -231,6 +242,12 @@ def _copy_entry(writer, tree, rel, st, target, owner, chmod):
     if not stat.S_ISLNK(st.st_mode):
         os.chmod(path, mode)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def _copy_file(source, target):
+    import shutil  # imported here: a cached build copies nothing
+
+    shutil.copyfile(source, target)
 
 
 # --chown ---------------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ instructions in :data:`EXPANDED`.
 
 import json
 import re
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from pydock_edu.errors import InvalidArgument
 
@@ -70,17 +68,20 @@ class DockerfileSyntaxError(ValueError):
         self.line = line
 
 
-@dataclass
+# Plain classes rather than dataclasses: importing dataclasses costs more than a cached
+# `pydock build` may spend on everything else.
+
+
 class Heredoc:
     """A here-document: the lines after an instruction up to the line holding only ``name``."""
 
-    name: str
-    content: str = ""  # every line ends in "\n"; leading tabs are already gone for <<-
-    expand: bool = True  # False when the delimiter was quoted (<<"EOF"): no $VAR replacement
-    chomp: bool = False  # written <<-EOF: leading tabs stripped from each line
+    def __init__(self, name, content="", expand=True, chomp=False):
+        self.name = name
+        self.content = content  # every line ends in "\n"; leading tabs are already gone for <<-
+        self.expand = expand  # False when the delimiter was quoted (<<"EOF"): no $VAR replacement
+        self.chomp = chomp  # written <<-EOF: leading tabs stripped from each line
 
 
-@dataclass
 class Instruction:
     """One instruction, with its arguments split but no variable replaced yet.
 
@@ -92,15 +93,17 @@ class Instruction:
     stores it (``inner`` is that text parsed). Words keep their quotes until :func:`expand`.
     """
 
-    cmd: str  # lowercase: "run", "copy"...
-    args: list = field(default_factory=list)
-    json: bool = False
-    flags: dict = field(default_factory=dict)  # str value, bool for a switch, list if repeatable
-    original: str = ""  # as written, continuation lines joined (what `docker history` shows)
-    line: int = 0  # the instruction's first line
-    heredocs: list = field(default_factory=list)
-    inner: "Instruction | None" = None
-    escape: str = "\\"  # the file's escape character, which expand() needs
+    def __init__(self, cmd, args=None, json=False, flags=None, original="", line=0, heredocs=None,
+                 inner=None, escape="\\"):
+        self.cmd = cmd  # lowercase: "run", "copy"...
+        self.args = [] if args is None else args
+        self.json = json
+        self.flags = {} if flags is None else flags  # str value, bool for a switch, list if repeatable
+        self.original = original  # as written, continuation lines joined (what `docker history` shows)
+        self.line = line  # the instruction's first line
+        self.heredocs = [] if heredocs is None else heredocs
+        self.inner = inner  # ONBUILD: the trigger, parsed
+        self.escape = escape  # the file's escape character, which expand() needs
 
     def heredoc(self, word):
         """The here-document that an argument such as ``<<EOF`` stands for, or None."""
@@ -108,28 +111,24 @@ class Instruction:
         return next((doc for doc in self.heredocs if wanted and doc.name == wanted.name), None)
 
 
-@dataclass
 class Stage:
     """A build stage: ``FROM base [AS name]`` and the instructions up to the next FROM."""
 
-    name: str | None  # lowercased, as Docker compares stage names
-    base: str
-    platform: str | None
-    line: int
-    from_instruction: Instruction
-    instructions: list = field(default_factory=list)
+    def __init__(self, name, base, platform, line, from_instruction, instructions=None):
+        self.name = name  # lowercased, as Docker compares stage names; None without AS
+        self.base = base
+        self.platform = platform
+        self.line = line
+        self.from_instruction = from_instruction
+        self.instructions = [] if instructions is None else instructions
 
 
-@dataclass
 class Dockerfile:
     """A parsed Dockerfile."""
 
-    filename: str
-    escape: str
-    directives: dict
-    args_before_from: list
-    stages: list
-    warnings: list
+    def __init__(self, filename, escape, directives, args_before_from, stages, warnings):
+        self.filename, self.escape, self.directives = filename, escape, directives
+        self.args_before_from, self.stages, self.warnings = args_before_from, stages, warnings
 
 
 def parse(text, filename="Dockerfile"):
@@ -239,6 +238,8 @@ def parse_duration(text):
         return 0
     if not body:
         raise DockerfileSyntaxError(f'time: invalid duration "{text}"')
+    from decimal import Decimal  # exact sums of decimal fractions, as Go's parser makes them
+
     total, position = Decimal(0), 0
     while position < len(body):
         part = _DURATION_PART.match(body, position)

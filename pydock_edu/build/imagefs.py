@@ -16,7 +16,6 @@ and mode), so the new layer never changes what it does not mean to change.
 """
 
 import os
-import shutil
 import stat
 
 from ..image.layer import OPAQUE_XATTR
@@ -168,6 +167,8 @@ class LayerWriter:
         self.make_dirs(parent)
         path = os.path.join(self.upper, rel)
         if os.path.isdir(path) and not os.path.islink(path):
+            import shutil
+
             shutil.rmtree(path)
         elif os.path.lexists(path):
             os.unlink(path)

@@ -23,7 +23,7 @@ import time
 
 from .. import container, events, explain, state
 from ..timefmt import format_time
-from . import attach, init, linux
+from . import attach, health, init, linux
 from .cgroups import Cgroup
 
 TIOCSWINSZ = 0x5414
@@ -78,7 +78,7 @@ class Shim:
         if "error" in message:
             self._failed_to_start(message)
             return
-        container.update(self.id, self._mark_running)
+        health.start_monitor(container.update(self.id, self._mark_running))
         self._send(self.sync, {"started": pid})
         self.sync.close()
         status = self._supervise()
@@ -140,6 +140,7 @@ class Shim:
     def _mark_running(self, record):
         record["State"].update(Status="running", Running=True, Paused=False, Pid=self.pid,
                                StartedAt=format_time(time.time()), ExitCode=0, Error="")
+        health.reset(record)
         record["Shim"] = {"Pid": os.getpid(), "StartTime": process_start_time(os.getpid()), "BootId": boot_id()}
 
     def _failed_to_start(self, message):
