@@ -26,7 +26,7 @@ if [ ! -d /run/systemd/system ] && [ ! -e "$policy" ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq \
-  busybox-static iptables iproute2 graphviz docker-registry skopeo apache2-utils \
+  busybox-static iptables iproute2 graphviz docker-registry skopeo apache2-utils openssl \
   python3-venv util-linux procps >/dev/null
 
 step "virtualenv $VENV"
