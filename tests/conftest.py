@@ -426,11 +426,23 @@ def _report_leftovers(session):
     return True
 
 
+def _network_teardown():
+    """Take down the host networking that persists by design, as ``docker0`` does (the default
+    bridge ``pydock0`` and pydock's iptables chains), through the engine's own teardown, which
+    only removes what no container uses: whatever a container still holds is reported below."""
+    if not H.isolated:
+        return
+    from pydock_edu.network.manager import Networks
+
+    Networks().teardown()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtestloop(session):
     """After the last test (all fixtures torn down): anything left behind is one more failure."""
     yield
     if H.configured:
+        _network_teardown()
         _report_leftovers(session)
 
 
