@@ -388,6 +388,8 @@ class Engine:
             raise Conflict(f"Cannot kill container: {ref}: Container {record['Id']} is not running", 1)
         signum = parse_signal(sig)
         linux.kill(record["State"]["Pid"], signum)
+        if record["State"]["Paused"] and signum == signal.SIGKILL:
+            self._cgroup(record["Id"]).thaw()  # a frozen process dies only once it is thawed
         events.emit("container", "kill", record["Id"], {"name": record["Name"][1:], "signal": str(signum)})
         return record["Id"]
 
@@ -571,6 +573,34 @@ class Engine:
         process.explain_fd = explain_r
         return process
 
+    # A container's files (image/commit.py, image/changes.py, runtime/fsview.py, runtime/cp.py)
+
+    def commit(self, ref, repository=None, message="", author="", changes=(), pause=True):
+        """``docker commit``: a new image from the container's changes; return its ID."""
+        from .image import commit
+
+        return commit.commit(self, ref, repository, message, author, changes, pause)
+
+    def diff(self, ref):
+        """``docker diff``: the container's changes as (kind, path), kind ``A``, ``C`` or ``D``."""
+        from .image import commit
+
+        return commit.container_changes(self, ref)
+
+    def export(self, ref, out):
+        """``docker export``: the container's file system as a tar written to ``out``."""
+        from .runtime import fsview
+
+        record = self.container(ref)
+        fsview.export(self, record, out)
+        events.emit("container", "export", record["Id"], {"name": record["Name"].lstrip("/")})
+
+    def copy(self, source, destination, follow=False, archive=False, stdin=None, stdout=None):
+        """``docker cp SRC DEST`` (one of them ``CONTAINER:PATH``); return the bytes copied."""
+        from .runtime import cp
+
+        return cp.copy(self, source, destination, follow, archive, stdin, stdout)
+
     # Images
 
     def inspect_image(self, ref):
@@ -583,7 +613,7 @@ class Engine:
         layers = self.images.layers(image_id)
         return {
             "Id": image_id, "RepoTags": tags, "RepoDigests": self.images.digests_of(image_id),
-            "Parent": self.images.parent(image_id) or "", "Comment": (config.get("history") or [{}])[-1].get("comment", ""),
+            "Parent": self.images.parent(image_id) or "", "Comment": config.get("comment", ""),
             "Created": config.get("created"), "DockerVersion": "", "Author": config.get("author", ""),
             "Config": config.get("config") or {}, "Architecture": config.get("architecture"),
             "Os": config.get("os"), "Size": self.images.size(image_id),
@@ -595,7 +625,11 @@ class Engine:
         }
 
     def image_rows(self, all=False, filters=(), repository=None, no_trunc=False):
-        """Rows of ``docker images``: one per tag, ``<none>`` for untagged images."""
+        """Rows of ``docker images``: one per tag, ``<none>`` for untagged images.
+
+        Without ``all``, untagged images that others were built on (a build's steps) are hidden;
+        ``dangling=true`` shows only untagged images that nothing was built on.
+        """
         from .cli.table import ago, human_size
         from .image import reference
         from .timefmt import parse_time
@@ -604,23 +638,29 @@ class Engine:
         for key in wanted:
             if key not in ("dangling", "reference", "label", "before", "since"):
                 raise InvalidArgument(f"invalid filter '{key}'")
+        if wanted.get("dangling", "true").lower() not in ("true", "false"):
+            raise InvalidArgument(f"invalid filter 'dangling={wanted['dangling']}'")
+        dangling_only = wanted.get("dangling", "").lower() == "true"
+        limits = {key: parse_time(self.images.config(self.images.resolve(wanted[key]))["created"])
+                  for key in ("before", "since") if key in wanted}
         now = time.time()
-        children = {self.images.parent(i) for i in self.images.image_ids()}
         rows = []
         for image_id in self.images.image_ids():
             config = self.images.config(image_id)
             tags = self.images.tags_of(image_id)
-            dangling = not tags
-            if dangling and image_id in children and not all and "dangling" not in wanted:
-                continue  # an intermediate image of a build, shown with -a
-            if "dangling" in wanted and dangling != (wanted["dangling"] == "true"):
+            created = parse_time(config["created"])
+            if not tags and (not all and self.images.children(image_id) or "dangling" in wanted and not dangling_only
+                             or "reference" in wanted):
+                continue  # hidden intermediate image; untagged, excluded by a filter
+            if dangling_only and (tags or self.images.children(image_id)):
+                continue
+            if created >= limits.get("before", float("inf")) or created <= limits.get("since", float("-inf")):
                 continue
             labels = (config.get("config") or {}).get("Labels") or {}
             if "label" in wanted:
                 key, has_value, value = wanted["label"].partition("=")
                 if key not in labels or has_value and labels[key] != value:
                     continue
-            created = parse_time(config["created"])
             base = {"ID": image_id if no_trunc else image_id[7:19], "CreatedSince": ago(created, now),
                     "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
                     "Size": human_size(self.images.size(image_id)), "Created": created, "Digest": "<none>"}
@@ -685,37 +725,28 @@ class Engine:
         events.emit("image", "tag", image_id, {"name": target})
 
     def remove_image(self, ref, force=False, prune=True):
-        """``docker rmi``: untag a name, or delete the image; refuse while a container uses it."""
-        from .image import reference
+        """``docker rmi``: untag a name, or delete the image; the lines it prints (see image/remove.py)."""
+        from .image import remove
 
-        image_id = self.images.resolve(ref)
-        tags = self.images.tags_of(image_id)
-        by_name = not reference.looks_like_id(ref) or any(
-            reference.parse(t).familiar() == ref or t == ref for t in tags)
-        users = [r for r in self.containers(all=True) if r["Image"] == image_id]
-        if by_name and len(tags) > 1 and not force:
-            name = _canonical_tag(ref)
-            self.images.untag(name)
-            events.emit("image", "untag", image_id, {"name": name})
-            return [f"Untagged: {reference.parse(ref).familiar()}"]
-        running = [r for r in users if r["State"]["Running"]]
-        if running:
-            raise Conflict(f"conflict: unable to delete {image_id[7:19]} (cannot be forced) - image is being "
-                           f"used by running container {running[0]['Id'][:12]}")
-        if users and not force:
-            what = f'remove repository reference "{ref}"' if by_name else f"delete {image_id[7:19]}"
-            raise Conflict(f"conflict: unable to {what} (must force) - container {users[0]['Id'][:12]} is "
-                           f"using its referenced image {image_id[7:19]}")
-        lines = []
-        for name in tags:
-            self.images.untag(name)
-            events.emit("image", "untag", image_id, {"name": name})
-            lines.append(f"Untagged: {reference.parse(name).familiar()}")
-        if users:
-            return lines  # forced: the name is gone, the image stays while containers use it
-        lines += [f"Deleted: {d}" for d in self.images.delete(image_id, prune=prune)]
-        events.emit("image", "delete", image_id, {})
-        return lines
+        return remove.remove(self, ref, force, prune)
+
+    def prune_images(self, all=False, filters=()):
+        """``docker image prune``: (lines untagged/deleted, bytes reclaimed)."""
+        from .image import remove
+
+        return remove.prune(self, all, filters)
+
+    def save_images(self, names, out):
+        """``docker save``: the named images as one tarball written to ``out`` (see image/archive.py)."""
+        from .image import archive
+
+        archive.save(self, names, out)
+
+    def load_images(self, stream):
+        """``docker load``: the images of the tarball read from ``stream``; the lines it prints."""
+        from .image import archive
+
+        return archive.load(self, stream)
 
     # Registries (image/distribution.py, image/registry.py, image/auth.py)
 
@@ -966,13 +997,6 @@ def _relay_explain(fd, block):
     finally:
         os.set_blocking(fd, True)
     return alive
-
-
-def _canonical_tag(ref):
-    from .image import reference
-
-    parsed = reference.parse(ref)
-    return f"{parsed.full_repository}:{parsed.tag}"
 
 
 def _repository_matches(row, pattern):

@@ -514,3 +514,51 @@ def port(ctx, options, args):
     if wanted and not lines:
         raise PydockError(f"No public port '{wanted}' published for {args[0]}", 1)
     ctx.stdout.write("".join(line + "\n" for line in lines))
+
+
+# A container's files: commit, diff, export, cp
+
+
+@command("container commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes",
+         [flag("-a, --author", "str", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")'),
+          flag("-c, --change", "list", help="Apply Dockerfile instruction to the created image"),
+          flag("-m, --message", "str", help="Commit message"),
+          flag("-p, --pause", default=True, help="Pause container during commit (default true)")],
+         aliases=["commit"], min_args=1, max_args=2)
+def commit(ctx, options, args):
+    ctx.out(ctx.engine.commit(args[0], args[1] if len(args) > 1 else None, options["message"] or "",
+                              options["author"] or "", options["change"], options["pause"]))
+
+
+@command("container diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem",
+         aliases=["diff"], min_args=1, max_args=1)
+def diff(ctx, options, args):
+    ctx.stdout.write("".join(f"{kind} {path}\n" for kind, path in ctx.engine.diff(args[0])))
+
+
+@command("container export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
+         [flag("-o, --output", "str", help="Write to a file, instead of STDOUT")], aliases=["export"],
+         min_args=1, max_args=1)
+def export(ctx, options, args):
+    from .files import output_file
+
+    with output_file(ctx, options["output"]) as out:
+        ctx.engine.export(args[0], out)
+
+
+@command("container cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tpydock cp [OPTIONS] SRC_PATH|- "
+         "CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem",
+         [flag("-a, --archive", help="Archive mode (copy all uid/gid information)"),
+          flag("-L, --follow-link", help="Always follow symbol link in SRC_PATH"),
+          flag("-q, --quiet", help="Suppress progress output during copy. Progress output is automatically "
+                                   "suppressed if no terminal is attached")],
+         aliases=["cp"], min_args=2, max_args=2)
+def cp(ctx, options, args):
+    from .files import binary_stdin
+    from .table import human_size
+
+    ctx.stdout.flush()
+    size = ctx.engine.copy(args[0], args[1], follow=options["follow_link"], archive=options["archive"],
+                           stdin=binary_stdin(ctx), stdout=ctx.binary_stdout() or ctx.stdout)
+    if not options["quiet"] and args[1] != "-" and ctx.stderr.isatty():
+        ctx.err(f"Successfully copied {human_size(size)} to {args[1]}")

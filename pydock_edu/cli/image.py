@@ -1,4 +1,4 @@
-"""Image commands: ls, import, tag, rm, inspect, history, and the built-in busybox bootstrap."""
+"""Image commands: ls, import, tag, rm, prune, inspect, history, save, load, and the built-in busybox bootstrap."""
 
 from ..errors import InvalidArgument
 from . import build as build_command
@@ -23,12 +23,8 @@ def images(ctx, options, args):
 
     rows = ctx.engine.image_rows(all=options["all"], filters=options["filter"],
                                  repository=args[0] if args else None, no_trunc=options["no_trunc"])
-    if options["quiet"]:
-        seen = []
-        for row in rows:
-            if row["ID"] not in seen:
-                seen.append(row["ID"])
-        ctx.stdout.write("".join(i + "\n" for i in seen))
+    if options["quiet"]:  # one line per row, as Docker prints it: an image with two tags appears twice
+        ctx.stdout.write("".join(row["ID"] + "\n" for row in rows))
         return 0
     fmt = options["format"] or (IMAGES_DEFAULT.replace("{{.ID}}", "{{.Digest}}\t{{.ID}}")
                                 if options["digests"] else IMAGES_DEFAULT)
@@ -108,3 +104,48 @@ def history(ctx, options, args):
 # ``image build`` is ``builder build`` (cli/build.py), registered here because ``image ...`` loads this module.
 command("image build", build_command.USAGE, build_command.HELP, build_command.FLAGS, min_args=1,
         max_args=1)(build_command.build)
+
+
+@command("image prune", "[OPTIONS]", "Remove unused images",
+         [flag("-a, --all", help="Remove all unused images, not just dangling ones"),
+          flag("-f, --force", help="Do not prompt for confirmation"),
+          flag("--filter", "list", help='Provide filter values (e.g. "until=<timestamp>")')], max_args=0)
+def prune(ctx, options, args):
+    from .table import human_size
+
+    if not options["force"]:
+        warning = ("WARNING! This will remove all images without at least one container associated to them."
+                   if options["all"] else "WARNING! This will remove all dangling images.")
+        ctx.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
+        ctx.stdout.flush()
+        if ctx.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    lines, reclaimed = ctx.engine.prune_images(options["all"], options["filter"])
+    if lines:
+        ctx.stdout.write("Deleted Images:\n" + "".join(line[0].lower() + line[1:] + "\n" for line in lines) + "\n")
+    ctx.out(f"Total reclaimed space: {human_size(reclaimed, 4)}")
+
+
+@command("image save", "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to "
+         "STDOUT by default)", [flag("-o, --output", "str", help="Write to a file, instead of STDOUT")],
+         aliases=["save"], min_args=1)
+def save(ctx, options, args):
+    from .files import output_file
+
+    with output_file(ctx, options["output"]) as out:
+        ctx.engine.save_images(args, out)
+
+
+@command("image load", "[OPTIONS]", "Load an image from a tar archive or STDIN",
+         [flag("-i, --input", "str", help="Read from tar archive file, instead of STDIN"),
+          flag("-q, --quiet", help="Suppress the load output")], aliases=["load"], max_args=0)
+def load(ctx, options, args):
+    from ..image.archive import open_input
+
+    stream = open_input(options["input"], ctx.stdin)
+    try:
+        for line in ctx.engine.load_images(stream):
+            ctx.out(line)
+    finally:
+        if options["input"]:
+            stream.close()

@@ -91,10 +91,12 @@ class Unpacker:
 
     ``whiteouts``: turn ``.wh.`` entries into overlayfs whiteouts (a layer) or keep them as plain
     files (``cp``). ``owner``: a (uid, gid) for every entry, or None to keep the archive's.
+    ``replace_dirs``: False refuses to put a file where a directory is, or the reverse (``cp``).
     """
 
-    def __init__(self, dest, whiteouts=True, owner=None, what="layer"):
+    def __init__(self, dest, whiteouts=True, owner=None, what="layer", replace_dirs=True):
         self.dest, self.whiteouts, self.owner, self.what = dest, whiteouts, owner, what
+        self.replace_dirs = replace_dirs
         self.times = []  # (path, mtime) of directories: a write inside a directory changes its mtime
 
     def _error(self, text):
@@ -126,6 +128,8 @@ class Unpacker:
         if self.whiteouts and base.startswith(WHITEOUT_PREFIX):
             self._whiteout(os.path.dirname(path), base)
             return
+        if not self.replace_dirs:
+            self._check_no_replace(path, rel, member)
         if member.isdir():
             if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
                 _remove(path)
@@ -155,6 +159,16 @@ class Unpacker:
         if not member.issym():
             os.chmod(path, member.mode)  # after chown, which clears the set-user-ID bit
             os.utime(path, (member.mtime, member.mtime))
+
+    def _check_no_replace(self, path, rel, member):
+        try:
+            is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+        except FileNotFoundError:
+            return
+        if is_dir and not member.isdir():
+            raise LayerError(f'cannot overwrite directory "/{rel}" with non-directory "{member.name}"')
+        if member.isdir() and not is_dir:
+            raise LayerError(f'cannot overwrite non-directory "/{rel}" with directory "{member.name}"')
 
     def _whiteout(self, parent, base):
         """``.wh..wh..opq`` marks ``parent`` opaque; ``.wh.NAME`` becomes a whiteout device for NAME."""

@@ -61,29 +61,57 @@ class ImageStore:
             change(meta)
             state.write_json(os.path.join(self.layer_path(diff_id), "layer.json"), meta)
 
-    def add_layer(self, stream):
-        """Store the layer tar read from ``stream`` (gzip or not); return its diff_id."""
-        import shutil
+    def add_layer(self, stream, expected=None):
+        """Store the layer tar read from ``stream`` (gzip or not); return its diff_id.
+
+        With ``expected``, a layer whose diff_id differs is refused and nothing is stored.
+        """
+        from .layer import LayerError
+
+        staged = self.stage_layer(stream)
+        try:
+            if expected and staged.diff_id != expected:
+                raise LayerError(f"invalid diffID for layer: expected {expected!r}, got {staged.diff_id!r}")
+            return self.keep_layer(staged)
+        finally:
+            staged.discard()
+
+    def stage_layer(self, stream, tar_file=None):
+        """Unpack a layer tar into a private directory under ``tmp/``; :meth:`keep_layer` stores it.
+
+        A layer enters the store by one rename(2), so it appears whole or not at all. The tar is
+        kept beside the files (for ``save`` and ``push``): a copy of the stream, or ``tar_file``
+        itself (an uncompressed tar on this file system, which is then moved, not copied).
+        """
         import tempfile
 
         from . import layer
 
         work = tempfile.mkdtemp(dir=os.path.join(self.root, "tmp"))
+        staged = StagedLayer(work)
         try:
             os.mkdir(os.path.join(work, "diff"))
-            with open(os.path.join(work, "layer.tar"), "wb") as copy:
-                diff_id, _ = layer.unpack(stream, os.path.join(work, "diff"), tar_copy=copy)
+            if tar_file:
+                staged.diff_id, _ = layer.unpack(stream, os.path.join(work, "diff"))
+                os.rename(tar_file, os.path.join(work, "layer.tar"))
+            else:
+                with open(os.path.join(work, "layer.tar"), "wb") as copy:
+                    staged.diff_id, _ = layer.unpack(stream, os.path.join(work, "diff"), tar_copy=copy)
             size = _tree_size(os.path.join(work, "diff"))
-            state.write_json(os.path.join(work, "layer.json"), {"diff_id": diff_id, "size": size})
-            try:
-                os.rename(work, self.layer_path(diff_id))
-            except OSError:
-                if not self.has_layer(diff_id):
-                    raise
-            return diff_id
-        finally:
-            if os.path.exists(work):
-                shutil.rmtree(work)
+            state.write_json(os.path.join(work, "layer.json"), {"diff_id": staged.diff_id, "size": size})
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    def keep_layer(self, staged):
+        """Move a staged layer into the store (if an identical one is not there yet); return its diff_id."""
+        try:
+            os.rename(staged.work, self.layer_path(staged.diff_id))
+        except OSError:
+            if not self.has_layer(staged.diff_id):
+                raise
+        return staged.diff_id
 
     def add_layer_from_dir(self, directory, skip=()):
         """Pack ``directory`` (a container's upper dir) into a layer and store it."""
@@ -185,31 +213,28 @@ class ImageStore:
                 return matches[0]
         raise NotFound(f"No such image: {name}")
 
-    def delete(self, image_id, prune=True):
-        """Remove an image, the layers no other image uses and (``prune``) its untagged parents.
+    def delete(self, image_id):
+        """Remove one image's config and metadata, and the layers no other image uses.
 
-        Returns the IDs deleted, as ``docker rmi`` prints them.
+        Returns the diff_ids of the layers removed.
         """
         import shutil
 
-        deleted = []
         with state.locked():
-            while image_id:
-                parent = self.parent(image_id)
-                layers = set(self.layers(image_id))
-                for path in (os.path.join(self.root, "configs", _hex(image_id) + ".json"), self._meta_file(image_id)):
-                    if os.path.exists(path):
-                        os.unlink(path)
-                deleted.append(image_id)
-                others = self.image_ids()
-                for other in others:
-                    layers -= set(self.layers(other))
-                for diff_id in layers:
-                    shutil.rmtree(self.layer_path(diff_id), ignore_errors=True)
-                repos = self.repositories().values()
-                in_use = any(self.parent(other) == parent for other in others)
-                image_id = parent if prune and parent in others and parent not in repos and not in_use else None
-        return deleted
+            layers = self.layers(image_id)
+            for path in (os.path.join(self.root, "configs", _hex(image_id) + ".json"), self._meta_file(image_id)):
+                if os.path.exists(path):
+                    os.unlink(path)
+            unused = set(layers)
+            for other in self.image_ids():
+                unused -= set(self.layers(other))
+            for diff_id in unused:
+                shutil.rmtree(self.layer_path(diff_id), ignore_errors=True)
+        return [d for d in layers if d in unused]
+
+    def children(self, image_id):
+        """Images made from this one (by a build step or a commit): their parent is ``image_id``."""
+        return [other for other in self.image_ids() if self.parent(other) == image_id]
 
     # Metadata that is not part of the content: the parent (build cache) and registry digests
 
@@ -244,6 +269,30 @@ class ImageStore:
             current = self.parent(current)
         total = len(self.config(image_id).get("history") or [])
         return [owners.get(total - i, "<missing>") for i in range(total)]
+
+
+class StagedLayer:
+    """A layer unpacked under ``tmp/`` and not yet in the store."""
+
+    def __init__(self, work):
+        self.work, self.diff_id = work, None
+
+    def discard(self):
+        import shutil
+
+        if os.path.exists(self.work):
+            shutil.rmtree(self.work)
+
+
+def chain_ids(diff_ids):
+    """Docker's layer chain IDs: the first is the diff_id, then sha256("<parent chain> <diff_id>")."""
+    import hashlib
+
+    chains = []
+    for diff_id in diff_ids:
+        chains.append(diff_id if not chains else
+                      "sha256:" + hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest())
+    return chains
 
 
 def new_config(diff_ids, container_config=None, history=None, created=None):

@@ -1,0 +1,42 @@
+"""Where tar-producing commands (``save``, ``export``) write: ``-o FILE`` or standard output."""
+
+import contextlib
+import os
+
+from ..errors import PydockError
+
+
+@contextlib.contextmanager
+def output_file(ctx, path):
+    """A binary file to write to: ``path`` (written under a temporary name, renamed when complete,
+    as Docker does) or standard output, which must not be a terminal."""
+    if not path:
+        out = ctx.binary_stdout() or ctx.stdout
+        if _isatty(out):
+            raise PydockError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1)
+        ctx.stdout.flush()
+        yield out
+        out.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise PydockError(f"failed to save image: invalid output path: directory {directory!r} does not exist", 1)
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as out:
+            yield out
+        os.rename(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def binary_stdin(ctx):
+    return getattr(ctx.stdin, "buffer", ctx.stdin)
+
+
+def _isatty(stream):
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
