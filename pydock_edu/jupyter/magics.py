@@ -38,7 +38,7 @@ from ..engine import Engine
 from ..errors import NotFound, PydockError
 from .progress import Progress
 from .results import CommandFailed, CommandInterrupted, Table, Text
-from .streams import Capture, CellStream
+from .streams import Capture, CellStream, LastLine
 
 TABLES = {"container ls", "image ls", "image history", "container top", "network ls", "volume ls"}
 INSPECTS = {"inspect", "container inspect", "image inspect", "network inspect", "volume inspect"}
@@ -99,7 +99,12 @@ class DockerMagics(Magics):
         progress = None
         if command is not None and command.name.split()[-1] in LONG_WORK:
             progress = Progress(command.name.split()[-1], show=_in_notebook(self.shell))
-        out = Capture() if kind else CellStream(sys.stdout, lines=progress.line if progress else None)
+        if kind == "id":
+            out = LastLine(sys.stdout)
+        elif kind:
+            out = Capture()
+        else:
+            out = CellStream(sys.stdout, lines=progress.line if progress else None)
         err = CellStream(sys.stderr, hold_errors=True)
         ctx = CellContext(out, err, self.devnull)
         with _noting_interrupts() as interrupted:
@@ -108,7 +113,7 @@ class DockerMagics(Magics):
             except KeyboardInterrupt:  # arrived before or after main's own handler
                 code = 130
             stopped = ctx.stop_what_started() if interrupted else []
-        if kind is None:
+        if kind in (None, "id"):
             out.close()
         if progress is not None:
             progress.finish(code == 0)
@@ -130,7 +135,7 @@ class DockerMagics(Magics):
         """
         from .build import build_cell
 
-        return build_cell(self.shell, self._words(line), cell)
+        return build_cell(self, self._words(line), cell)
 
     @line_magic
     def docker_layers(self, line):
@@ -246,7 +251,7 @@ def _parse(argv):
 
 
 def _result_kind(command, options):
-    """How a command's output comes back: "table", "json", "text", or None (streamed)."""
+    """How a command's output comes back: "table", "json", "id", "text", or None (streamed)."""
     if command is None or options.get("help"):
         return None
     name, template = command.name, options.get("format")
@@ -255,7 +260,7 @@ def _result_kind(command, options):
     if name in TABLES:
         return "text" if options.get("quiet") or template and not template.startswith("table") else "table"
     if name in PRINTS_ID or name == "container run" and options.get("detach"):
-        return "text"
+        return "id"
     return None
 
 

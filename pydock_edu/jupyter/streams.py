@@ -87,6 +87,24 @@ class CellStream:
         self.target.flush()
 
 
+class LastLine(CellStream):
+    """Shows every line but the last, which is the command's value (``run -d`` prints the ID last,
+    after the progress of a pull it may have needed)."""
+
+    def __init__(self, target):
+        super().__init__(target, lines=self._hold)
+        self.last = None
+
+    def _hold(self, line):
+        if self.last is not None:
+            self._show(self.last + "\n")
+        self.last = line
+        return False
+
+    def getvalue(self):
+        return self.last or ""
+
+
 class Capture:
     """Output kept as a value (``run -d`` prints an ID; ``ps`` a table) instead of shown."""
 

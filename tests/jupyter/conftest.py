@@ -17,7 +17,7 @@ import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-OUTPUTS = ("stream", "display_data", "execute_result", "error")
+OUTPUTS = ("stream", "display_data", "update_display_data", "execute_result", "error", "comm_open", "comm_msg")
 
 
 class Cell:
@@ -44,6 +44,11 @@ class Cell:
         """The text/plain of the cell's value (its last execute_result)."""
         results = self.data(("execute_result",))
         return results[-1]["text/plain"] if results else None
+
+    def widget_values(self, model_id):
+        """Each ``value`` widget ``model_id`` was given while the cell ran (an HTML widget's SVG), in order."""
+        return [c["data"]["state"]["value"] for _, kind, c in self.outputs
+                if kind in ("comm_open", "comm_msg") and c["comm_id"] == model_id and "value" in c["data"].get("state", {})]
 
     def error(self):
         errors = [c for _, kind, c in self.outputs if kind == "error"]
@@ -83,6 +88,8 @@ class Kernel:
             elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
         reply = self.client.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:  # a late reply to an earlier request
+            reply = self.client.get_shell_msg(timeout=timeout)
         return Cell(outputs, reply["content"])
 
     def value(self, expression):

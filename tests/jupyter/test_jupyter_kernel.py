@@ -76,8 +76,11 @@ def test_command_lines_become_magics_and_python_stays_python(line, expected):
 
 @pytest.mark.privileged
 def test_kernel_info(kernel):
-    kernel.client.kernel_info()
-    reply = kernel.client.get_shell_msg(timeout=30)["content"]
+    msg_id = kernel.client.kernel_info()
+    reply = kernel.client.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kernel.client.get_shell_msg(timeout=30)
+    reply = reply["content"]
     assert reply["language_info"]["name"] == "python"
     assert reply["implementation"] == "pydock_edu"
 

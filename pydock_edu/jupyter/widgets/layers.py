@@ -5,12 +5,12 @@ was made by one instruction, found in the config's ``history`` (instructions suc
 ``CMD`` change only the config and make no layer). A container adds one writable layer on top
 (overlayfs's ``upperdir``) and sees the union of all of them at its ``merged`` mount point. What
 the container changed is what its writable layer holds: files added (A) or changed (C), and
-whiteouts (character devices 0/0) for files deleted (D), as ``pydock diff`` lists them.
+whiteouts (character devices 0/0) for files deleted (D), as ``pydock diff`` lists them
+(:meth:`pydock_edu.engine.Engine.diff`).
 """
 
 import html
 import os
-import stat
 
 from ...cli.table import human_size
 from ...errors import NotFound
@@ -18,7 +18,6 @@ from ...image import reference
 from .picture import Graph, Picture
 
 SHOWN_CHANGES = 12  # changes written inside the writable layer's box; the text lists them all
-MOUNT_POINTS = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}  # bind-mounted by the engine at start
 CHANGE_COLORS = {"A": "darkgreen", "C": "darkorange3", "D": "red3"}
 
 
@@ -126,10 +125,8 @@ def _top_layer(graph):
 
 def _writable_layer(engine, record, graph, below):
     """The container's upper directory: its size and its changes, colored by kind."""
-    upper = record["GraphDriver"]["Data"]["UpperDir"]
-    lowers = [d for d in record["GraphDriver"]["Data"]["LowerDir"].split(":") if d]
-    found = changes(upper, lowers, hidden=MOUNT_POINTS | {m["Destination"] for m in record.get("Mounts") or []})
-    size = human_size(_tree_size(upper))
+    found = engine.diff(record["Id"])
+    size = human_size(_tree_size(record["GraphDriver"]["Data"]["UpperDir"]))
     rows = "".join(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{CHANGE_COLORS[kind]}">{kind} {html.escape(path)}</FONT>'
                    f"</TD></TR>" for kind, path in found[:SHOWN_CHANGES])
     if len(found) > SHOWN_CHANGES:
@@ -142,31 +139,6 @@ def _writable_layer(engine, record, graph, below):
     text = [f"  W  writable layer (upperdir)  {size}, {len(found)} change{'s' if len(found) != 1 else ''}"]
     text += [f"       {kind} {path}" for kind, path in found]
     return text
-
-
-def changes(upper, lowers, hidden=()):
-    """(kind, path) for what a writable layer holds: A added, C changed, D deleted (a whiteout).
-
-    ``hidden`` paths (mount points the engine made, such as /etc/hosts) are left out, and so is
-    a directory copied up only to hold them.
-    """
-    found = {}
-    for directory, subdirs, files in os.walk(upper):
-        for name in subdirs + files:
-            path = os.path.join(directory, name)
-            inside = "/" + os.path.relpath(path, upper)
-            if inside in hidden:
-                continue
-            info = os.lstat(path)
-            if stat.S_ISCHR(info.st_mode) and info.st_rdev == 0:
-                found[inside] = "D"
-            elif any(os.path.lexists(lower + inside) for lower in lowers):
-                found[inside] = "C" if not stat.S_ISDIR(info.st_mode) else "dir"
-            else:
-                found[inside] = "A"
-    kept = sorted(found)
-    return [("C" if found[path] == "dir" else found[path], path) for path in kept
-            if found[path] != "dir" or any(other.startswith(path + "/") for other in kept)]
 
 
 def _tree_size(directory):

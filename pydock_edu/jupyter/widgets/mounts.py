@@ -1,7 +1,7 @@
 """A container's mounts: each volume, bind mount and tmpfs, from its source on the host to its target.
 
 Read from the container's ``Mounts`` (the shape ``docker inspect`` shows: Type, Name, Source,
-Destination, RW). A volume or a host directory that other containers mount too is drawn with
+Destination, RW) and its ``HostConfig.Tmpfs``. A volume or a host directory that other containers mount too is drawn with
 them: that is how the volume-container pattern (``--volumes-from``) shares data.
 """
 
@@ -29,7 +29,7 @@ class Mounts(Picture):
         graph = Graph(rankdir="LR")
         graph.cluster("host", "host", style="rounded", color="gray40")
         graph.cluster("container", f"container {name}", style="rounded", color="gray60")
-        mounts = sorted(record.get("Mounts") or [], key=lambda m: m["Destination"])
+        mounts = sorted(_mounts(record), key=lambda m: m["Destination"])
         text = [f"container {name} ({record['Id'][:12]}): "
                 + (f"{len(mounts)} mount{'s' if len(mounts) != 1 else ''}" if mounts else "no mounts")]
         for mount in mounts:
@@ -49,6 +49,17 @@ class Mounts(Picture):
 
 def _name(record):
     return record["Name"].lstrip("/")
+
+
+def _mounts(record):
+    """The container's mounts: ``Mounts``, and the ``--tmpfs`` ones, which Docker keeps in ``HostConfig.Tmpfs``."""
+    mounts = list(record.get("Mounts") or [])
+    listed = {m["Destination"] for m in mounts}
+    for target, options in ((record.get("HostConfig") or {}).get("Tmpfs") or {}).items():
+        if target not in listed:
+            mounts.append({"Type": "tmpfs", "Source": "", "Destination": target,
+                           "RW": "ro" not in options.split(",")})
+    return mounts
 
 
 def _same(mine, theirs):
