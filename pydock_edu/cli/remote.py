@@ -3,8 +3,6 @@
 (This module is not called ``registry``: ``cli/registry.py`` is where commands register.)
 """
 
-import threading
-
 from ..errors import InvalidArgument, NotFound, PydockError
 from .flags import flag
 from .registry import command
@@ -16,8 +14,10 @@ class LineProgress:
     """Pull/push progress as plain lines, for a file or a pipe: each step once, no byte counts."""
 
     def __init__(self, stream):
+        import threading
+
         self.stream = stream
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # layers report from several threads
 
     def status(self, text):
         with self.lock:

@@ -1,9 +1,10 @@
 """Fixtures for the registry tests: real registries on 127.0.0.1, a token server, images made to order.
 
 - ``registry``: Debian's ``docker-registry`` (the CNCF distribution registry), anonymous, one per
-  session; ``new_registry()`` starts a fresh one for tests that tamper with its storage.
+  session; ``new_registry(auth="", tls=None)`` starts a fresh one, for tests that tamper with its
+  storage or need TLS (``tls=(certificate, key)``).
 - ``basic_registry``: the same behind htpasswd (``htpasswd -Bbn``), user ``student``.
-- ``token_registry``: the same configured for bearer tokens, with ``token_server``: a small HTTP
+- ``token_registry``: the same configured for bearer tokens, with a token server: a small HTTP
   server in this process that checks basic credentials and issues RS256-signed JWTs (signed with
   ``openssl dgst``, the certificate made with ``openssl req``) which the registry verifies.
 - ``make_image(name, layers)``: an image of the busybox layer plus layers given as
@@ -21,6 +22,7 @@ import os
 import pathlib
 import shutil
 import socket
+import ssl
 import subprocess
 import tarfile
 import tempfile
@@ -48,7 +50,7 @@ def free_port():
 class RegistryServer:
     """One ``docker-registry serve`` process with its own storage, config and log under ``workdir``."""
 
-    def __init__(self, workdir, auth=""):
+    def __init__(self, workdir, auth="", tls=None):
         if not os.access(REGISTRY_BINARY, os.X_OK):
             pytest.skip(f"{REGISTRY_BINARY} is not installed (setup.sh installs docker-registry)")
         self.workdir = workdir
@@ -69,7 +71,8 @@ storage:
 http:
   addr: 127.0.0.1:{self.port}
   secret: pydock-test-secret
-{auth}""")
+{f"  tls:{chr(10)}    certificate: {tls[0]}{chr(10)}    key: {tls[1]}{chr(10)}" if tls else ""}{auth}""")
+        self.scheme = "https" if tls else "http"
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen([REGISTRY_BINARY, "serve", config], stdout=self.log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL)
@@ -81,7 +84,8 @@ http:
             if self.process.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.read_log()}")
             try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2).close()
+                urllib.request.urlopen(f"{self.scheme}://{self.host}/v2/", timeout=2,
+                                       context=ssl._create_unverified_context()).close()  # up is all we check
                 return
             except urllib.error.HTTPError:
                 return  # 401: up, and asking for credentials
@@ -120,10 +124,10 @@ http:
         self.log.close()
 
 
-def _start(auth=""):
+def _start(auth="", tls=None):
     workdir = tempfile.mkdtemp(prefix="pydock-registry-")
     try:
-        return RegistryServer(workdir, auth)
+        return RegistryServer(workdir, auth, tls)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -146,8 +150,8 @@ def new_registry():
     """``new_registry(auth="")`` starts a registry for this test alone."""
     servers = []
 
-    def start(auth=""):
-        servers.append(_start(auth))
+    def start(auth="", tls=None):
+        servers.append(_start(auth, tls))
         return servers[-1]
 
     yield start
