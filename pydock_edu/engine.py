@@ -94,6 +94,8 @@ class Engine:
         cgroup = Cgroup(record["Id"])
         for pid in cgroup.pids():
             os.kill(pid, signal.SIGKILL)
+        if record["State"]["Paused"] and cgroup.exists():
+            cgroup.thaw()  # frozen processes die only once thawed
         cgroup.remove()
 
         def mark_dead(r):
@@ -214,12 +216,15 @@ class Engine:
             if record["HostConfig"].get("PortBindings"):
                 self.networks.check_ports_free(record["HostConfig"]["PortBindings"])
         state.write_json(os.path.join(container.directory(cid), "spec.json"), spec)
+        # The shim's ends become plain fds (detach): closed once below, never again when a socket object dies.
         sync, sync_child = socket.socketpair()
-        env, fds = {"PYDOCK_SYNC_FD": str(sync_child.fileno())}, [sync_child.fileno()]
+        sync_fd = sync_child.detach()
+        env, fds = {"PYDOCK_SYNC_FD": str(sync_fd)}, [sync_fd]
         if attach is not None:
             attach.sock, attach_child = socket.socketpair()
-            env["PYDOCK_ATTACH_FD"] = str(attach_child.fileno())
-            fds.append(attach_child.fileno())
+            attach_fd = attach_child.detach()
+            env["PYDOCK_ATTACH_FD"] = str(attach_fd)
+            fds.append(attach_fd)
         explain_r = None
         if explain.enabled():
             explain_r, explain_w = os.pipe()

@@ -31,8 +31,10 @@ def main():
     except (OSError, PydockError) as e:
         print(f"Error: OCI runtime exec failed: {e}", file=sys.stderr)
         sys.exit(126)
-    if spec["detach"] and os.fork():
-        os._exit(0)
+    if spec["detach"]:
+        if os.fork():
+            os._exit(0)
+        _detach_stdio()  # the caller's pipes and terminal must not stay open while the command runs
     terminal = os.openpty() if spec["tty"] and not spec["detach"] else None
     pid = os.fork()
     if pid == 0:
@@ -64,6 +66,15 @@ def enter(spec):
     for kind in NAMESPACES:
         linux.setns(fds[kind], kind)
         os.close(fds[kind])
+
+
+def _detach_stdio():
+    """``exec -d``: leave the caller's session and point stdin, stdout and stderr at /dev/null."""
+    os.setsid()
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
 
 
 def _use_terminal(master, slave):
@@ -99,11 +110,6 @@ def _relay_terminal(master):
 
 def _child(spec, error_w):
     try:
-        if spec["detach"]:
-            os.setsid()
-            null = os.open("/dev/null", os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
         uid, gid, groups, home = users.resolve(spec["user"])
         env = dict(item.split("=", 1) for item in spec["env"] if "=" in item)
         env.setdefault("HOME", home or "/root")
