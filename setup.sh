@@ -27,7 +27,7 @@ fi
 apt-get update -qq
 apt-get install -y -qq \
   busybox-static iptables iproute2 graphviz docker-registry skopeo apache2-utils openssl \
-  python3-venv util-linux procps >/dev/null
+  python3-venv util-linux procps gcc libc6-dev >/dev/null
 
 step "virtualenv $VENV"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {

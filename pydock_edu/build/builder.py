@@ -182,8 +182,8 @@ class Builder:
         else:
             try:
                 image_id = self.images.resolve(base)
-            except NotFound:
-                raise BuildError(f"No such image: {base} (pull it first: pydock pull {base})") from None
+            except NotFound:  # as Docker does: pull the base image, its progress in the build's output
+                image_id = self.images.resolve(self.engine.pull(base, progress=_PullProgress(self.say)))
             image = self.images.config(image_id)
         config = _clone(image.get("config") or {})
         env = config.get("Env") or []
@@ -457,6 +457,23 @@ class Builder:
         if rest:
             self.say(rest)
         return self.engine.wait(container_id) if code is None else code
+
+
+class _PullProgress:
+    """A pull's progress as plain lines of the build output (layers are fetched in threads)."""
+
+    def __init__(self, say):
+        import threading
+
+        self.say, self.lock = say, threading.Lock()
+
+    def status(self, text):
+        with self.lock:
+            self.say(text + "\n")
+
+    def layer(self, id, action, current=None, total=None):
+        if current is None:
+            self.status(f"{id}: {action}")
 
 
 # Helpers ---------------------------------------------------------------------------------------

@@ -45,14 +45,15 @@ class Source:
 
 
 class ScratchTree(BuildContext):
-    """A private directory for the downloaded files and here-documents of one step.
+    """A private directory of the builder's: downloads and here-documents of one step, or an
+    archive unpacked by ADD. No .dockerignore applies to it.
 
-    It is made under ``parent`` when the first file is added; the step removes it.
+    Without ``root``, it is made under ``parent`` when the first file is added.
     """
 
-    def __init__(self, parent):
+    def __init__(self, parent=None, root=None):
         super().__init__(None, None, None)
-        self.parent = parent
+        self.parent, self.root = parent, root
 
     def add(self, name):
         """The host path for a new file ``name`` in the scratch directory."""
@@ -88,6 +89,8 @@ def _clean(word):
 
 
 def _source(tree, rel, shown, unpack):
+    if rel.split("/")[0] == ".." and isinstance(tree, BuildContext):
+        raise CopyError(f"forbidden path outside the build context: {shown} ()")
     resolved = tree.resolve(rel)
     st = tree.lstat(resolved)
     if st is None:
@@ -197,7 +200,7 @@ def _unpack(writer, source, target):
         with open(source.tree.host_path(source.rel), "rb") as f:
             extract_into(f, scratch, keep_owner=True)
         writer.make_dirs(target)
-        _copy_children(writer, ScratchTree(scratch), "", target, None, None)
+        _copy_children(writer, ScratchTree(root=scratch), "", target, None, None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

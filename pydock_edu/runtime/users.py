@@ -23,6 +23,8 @@ def resolve(user):
         uid, gid, home, username = int(entry[2]), int(entry[3]), entry[5], entry[0]
     elif name.isdigit():
         uid, gid, home, username = int(name), 0, "/", None
+    elif not user:  # no user asked for and no passwd file (an image FROM scratch): root, as in Docker
+        uid, gid, home, username = 0, 0, "/root", None
     else:
         raise PydockError(f"unable to find user {name}: no matching entries in passwd file")
     groups = _entries("/etc/group")
