@@ -13,7 +13,9 @@ import sys
 from ..build.errors import BuildError
 from ..cli import flags
 from ..cli.build import FLAGS, _build_arg, _label
+from ..engine import Engine
 from ..errors import PydockError
+from .magics import in_notebook, noting_interrupts
 from .progress import Progress
 from .results import CommandFailed, CommandInterrupted, Text
 from .streams import CellStream
@@ -27,18 +29,16 @@ OPTIONS = flags.Command("%%dockerfile", None, "[OPTIONS]", "Build the cell as a 
 
 def build_cell(magics, words, dockerfile):
     """Build ``dockerfile`` (the cell's text) with the options in ``words``; return the image ID."""
-    from .magics import NotingEngine, _in_notebook, _noting_interrupts
-
     try:
         options, _ = flags.parse(OPTIONS, words)
     except PydockError as e:
         raise CommandFailed(["%%dockerfile", *words], e.exit_code, [f"Error: {e}"]) from None
-    notebook = _in_notebook(magics.shell)
+    notebook = in_notebook(magics.shell)
     view = _BuildView(notebook and not options["quiet"])
     out = CellStream(sys.stdout, lines=view.line)
     held = []
-    engine = NotingEngine()
-    with _noting_interrupts() as interrupted:
+    engine = Engine()
+    with noting_interrupts():  # a second interrupt waits for the builder's clean-up
         try:
             image_id = engine.build(
                 options["context"], output=held.append if options["quiet"] else out.write, dockerfile_text=dockerfile,
@@ -46,8 +46,9 @@ def build_cell(magics, words, dockerfile):
                 target=options["target"], no_cache=options["no_cache"], rm=options["rm"],
                 force_rm=options["force_rm"], labels=dict(_label(item) for item in options["label"]),
                 network=options["network"])
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the builder has removed its intermediate container
             view.finish(False)
+            magics.shell.user_ns["_exit_code"] = 130
             raise CommandInterrupted([]) from None
         except PydockError as e:
             out.close()

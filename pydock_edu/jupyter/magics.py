@@ -84,7 +84,9 @@ class DockerMagics(Magics):
     def _words(self, line):
         """The line with Python values put in (``$name``, ``{expr}``), split as a shell would."""
         protected = line.replace("{{", "{{{{").replace("}}", "}}}}")
-        expanded = self.shell.var_expand(protected, depth=3)  # 3 frames up: the user's code
+        # The namespace is that of the frame which called run_line_magic (or run_cell_magic):
+        # var_expand looks depth + 1 frames up, past this method, the magic and IPython's call.
+        expanded = self.shell.var_expand(protected, depth=3)
         if expanded == protected:  # nothing to expand, or an expression failed: IPython then expands nothing
             expanded = line
         try:
@@ -98,23 +100,17 @@ class DockerMagics(Magics):
         kind = _result_kind(command, options)
         progress = None
         if command is not None and command.name.split()[-1] in LONG_WORK:
-            progress = Progress(command.name.split()[-1], show=_in_notebook(self.shell))
-        if kind == "id":
-            out = LastLine(sys.stdout)
-        elif kind:
-            out = Capture()
-        else:
-            out = CellStream(sys.stdout, lines=progress.line if progress else None)
+            progress = Progress(command.name.split()[-1], show=in_notebook(self.shell))
+        out = _output_stream(kind, progress)
         err = CellStream(sys.stderr, hold_errors=True)
         ctx = CellContext(out, err, self.devnull)
-        with _noting_interrupts() as interrupted:
+        with noting_interrupts() as interrupted:
             try:
                 code = main(argv, ctx)
             except KeyboardInterrupt:  # arrived before or after main's own handler
                 code = 130
             stopped = ctx.stop_what_started() if interrupted else []
-        if kind in (None, "id"):
-            out.close()
+        out.close()
         if progress is not None:
             progress.finish(code == 0)
         self.shell.user_ns["_exit_code"] = code
@@ -127,6 +123,7 @@ class DockerMagics(Magics):
         return _result(kind, out.getvalue()) if kind else None
 
     @cell_magic
+    @no_var_expand
     def dockerfile(self, line, cell):
         """Build the cell as a Dockerfile: ``%%dockerfile [-t TAG] [--context DIR] [build options]``.
 
@@ -215,7 +212,7 @@ class NotingEngine(Engine):
 
 
 @contextlib.contextmanager
-def _noting_interrupts():
+def noting_interrupts():
     """While a command runs, note SIGINT (the notebook's interrupt): the first raises KeyboardInterrupt,
     later ones only wait for the clean-up that follows."""
     interrupted = []
@@ -264,6 +261,15 @@ def _result_kind(command, options):
     return None
 
 
+def _output_stream(kind, progress):
+    """Where the command's stdout goes: kept for its value, or into the cell as it comes."""
+    if kind == "id":
+        return LastLine(sys.stdout)
+    if kind:
+        return Capture()
+    return CellStream(sys.stdout, lines=progress.line if progress else None)
+
+
 def _result(kind, text):
     if kind == "table":
         return Table(text) if text else None
@@ -272,7 +278,7 @@ def _result(kind, text):
     return Text(text.rstrip("\n"))
 
 
-def _in_notebook(shell):
+def in_notebook(shell):
     """True in a kernel, where widgets can be shown (not in a terminal IPython)."""
     return getattr(shell, "kernel", None) is not None
 
@@ -287,7 +293,7 @@ def _one_argument(line, usage):
 def _picture(kind, shell, *args):
     """A picture of engine state; live (following the engine's events) when shown in a notebook."""
     try:
-        return kind(*args, live=_in_notebook(shell))
+        return kind(*args, live=in_notebook(shell))
     except PydockError as e:
         raise CommandFailed([kind.__name__, *args], e.exit_code, [f"Error: {e}"]) from None
 

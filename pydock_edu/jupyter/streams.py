@@ -119,5 +119,8 @@ class Capture:
     def flush(self):
         pass
 
+    def close(self):
+        pass
+
     def getvalue(self):
         return "".join(self.parts)

@@ -45,7 +45,7 @@ def test_install_refuses_two_places(tmp_path):
 def test_top_level_kernel_directory_is_the_generated_spec(tmp_path):
     spec.write(tmp_path, python="python")
     files = ["kernel.json", "logo-32x32.png", "logo-64x64.png"]
-    match, mismatch, errors = filecmp.cmpfiles(f"{REPO}/kernel", tmp_path, files, shallow=False)
+    _, mismatch, errors = filecmp.cmpfiles(f"{REPO}/kernel", tmp_path, files, shallow=False)
     assert (mismatch, errors) == ([], [])
     with open(f"{REPO}/kernel/kernel.json") as f:
         assert json.load(f)["argv"][0] == "python"

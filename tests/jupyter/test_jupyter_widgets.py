@@ -181,7 +181,7 @@ def test_lifecycle_lights_each_state_as_the_container_moves(pydock, busybox_imag
         for command, state in (("start", "running"), ("pause", "paused"), ("unpause", "running"),
                                ("stop", "exited"), ("rm", "removed")):
             pydock(command, *(["-t", "1"] if command == "stop" else []), "mover", check=True)
-            _wait_for(lambda: f": {state}\n" in picture.text)
+            _wait_for(lambda state=state: f": {state}\n" in picture.text)
             lit = [name for name, attrs in picture.graph.nodes.items() if attrs.get("fillcolor") == "gold"]
             assert lit == [state]
             seen.append(state)

@@ -53,8 +53,8 @@ class Layers(Picture):
         if self.container_id is None:
             return graph, "\n".join(_image_stack(self.engine, self.image_id, graph))
         record = self.engine.container(self.container_id)
-        text = [f"container {record['Name'].lstrip('/')} ({record['Id'][:12]}), "
-                f"image {record.get('ImageName') or record['Image'][7:19]}"]
+        image = record.get("ImageName") or record["Image"][7:19]
+        text = [f"container {record['Name'].lstrip('/')} ({record['Id'][:12]}), image {image}"]
         text += _image_stack(self.engine, record["Image"], graph, record.get("ImageName"), indent="  ",
                              cluster="read-only image layers (overlay lowerdir)")[1:]
         top = _top_layer(graph)
@@ -97,8 +97,8 @@ def _image_stack(engine, image_id, graph, name=None, indent="  ", cluster="image
             rows.append((layers.pop(0), instruction(entry)))
     rows += [(diff_id, "") for diff_id in layers]  # layers without history (an imported tar)
     total = sum(images.layer_size(d) for d in diff_ids)
-    text = [f"image {title} ({image_id[:19]}): {len(diff_ids)} layer{'s' if len(diff_ids) != 1 else ''}, "
-            f"{human_size(total)}"]
+    plural = "s" if len(diff_ids) != 1 else ""
+    text = [f"image {title} ({image_id[:19]}): {len(diff_ids)} layer{plural}, {human_size(total)}"]
     below, number = None, 0
     for index, (diff_id, made_by) in enumerate(rows):
         node = f"entry:{index}"

@@ -77,10 +77,10 @@ def _bridge(graph, network, cables, by_id):
     """A bridge in the host's namespace, with the host end of each veth pair plugged into it."""
     device = network["Options"].get("com.docker.network.bridge.name", network["Name"])
     config = (network["IPAM"]["Config"] or [{}])[0]
-    label = f"{device}\nnetwork {network['Name']}\n{config.get('Subnet', '')}\ngateway {config.get('Gateway', '')}"
-    graph.node("br:" + device, label, HOST, style="filled", fillcolor="lightblue")
-    text = [f"  bridge {device}: network {network['Name']}, {config.get('Subnet', '')}, "
-            f"gateway {config.get('Gateway', '')}"]
+    subnet, gateway = config.get("Subnet", ""), config.get("Gateway", "")
+    graph.node("br:" + device, f"{device}\nnetwork {network['Name']}\n{subnet}\ngateway {gateway}", HOST,
+               style="filled", fillcolor="lightblue")
+    text = [f"  bridge {device}: network {network['Name']}, {subnet}, gateway {gateway}"]
     plugged = [(by_id[cid], cables.get((cid, network["Id"]), {})) for cid in network["Containers"] if cid in by_id]
     for record, cable in sorted(plugged, key=lambda pair: _name(pair[0])):
         veth = cable.get("HostVeth") or "?"
