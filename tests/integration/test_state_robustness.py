@@ -107,6 +107,19 @@ def test_a_killed_shim_leaves_an_exited_container(pydock, detached):
     assert store_files() == [] and session_cgroups() == []
 
 
+@pytest.mark.xfail(strict=True, reason="cli/container.py:_attached turns a stream that ends without an exit "
+                                        "code into 0 instead of asking the engine how the container ended")
+def test_an_attached_run_reports_the_exit_of_a_killed_shim(busybox_image):
+    process = subprocess.Popen([PYDOCK, "run", "--name", "attached", "--network", "none", "busybox", "sleep", "300"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cid = wait_for(lambda: subprocess.run([PYDOCK, "ps", "-q", "--no-trunc", "-f", "name=attached"],
+                                          capture_output=True, text=True).stdout.strip())
+    shim = shim_of(cid)
+    os.kill(shim, signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == 137
+
+
 def test_a_killed_shim_of_a_paused_container(pydock, detached):
     cid = detached("busybox", "sleep", "300")
     pydock("pause", cid, check=True)
