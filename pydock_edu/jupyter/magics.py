@@ -6,11 +6,12 @@ still start through their shim (a separate process): nothing here forks the kern
 
 What comes back to Python:
 
-- ``run -d``, ``create``, ``commit``, ``import``, ``-q`` lists and ``--format`` templates: the
-  printed text, as a ``str`` (``cid = %docker run -d busybox sleep 60``);
+- ``run -d``, ``create``, ``commit``, ``import``, ``build -q``, ``-q`` lists and ``--format``
+  templates: the printed text, as a ``str`` (``cid = %docker run -d busybox sleep 60``);
 - ``ps``, ``images``, ``history``, ``top``, ``network ls``, ``volume ls``: a :class:`Table`;
 - ``inspect``: the parsed JSON, a list of dicts;
-- anything else streams its output and returns None.
+- anything else streams its output and returns None; ``pull``, ``push``, ``build``, ``save`` and
+  ``load`` also show a progress bar.
 
 A nonzero exit raises :class:`CommandFailed`, shown as the command's one-line message;
 ``%docker --no-raise ...`` (or ``%config DockerMagics.raise_on_error = False``) only sets
@@ -101,6 +102,7 @@ class DockerMagics(Magics):
         progress = None
         if command is not None and command.name.split()[-1] in LONG_WORK:
             progress = Progress(command.name.split()[-1], show=in_notebook(self.shell))
+            progress.start()
         out = _output_stream(kind, progress)
         err = CellStream(sys.stderr, hold_errors=True)
         ctx = CellContext(out, err, self.devnull)
@@ -256,7 +258,8 @@ def _result_kind(command, options):
         return "text" if template else "json"
     if name in TABLES:
         return "text" if options.get("quiet") or template and not template.startswith("table") else "table"
-    if name in PRINTS_ID or name == "container run" and options.get("detach"):
+    if name in PRINTS_ID or name == "container run" and options.get("detach") or (
+            name == "builder build" and options.get("quiet")):
         return "id"
     return None
 

@@ -36,6 +36,7 @@ class Progress:
         self.layers = {}  # layer ID -> fraction done, for pull and push
         self.unnamed = []  # fractions done of the layers of a load, in order
         self.status = ""
+        self.ok = None  # None while the command runs, then whether it succeeded
         self.widget = None
         self.handle = None
 
@@ -78,10 +79,16 @@ class Progress:
 
     def summary(self):
         """One stable line for text/plain: what was being done and how far it got."""
+        fractions = [*self.layers.values(), *self.unnamed]
         if self.steps:
             return f"{self.title}: step {self.steps[0]}/{self.steps[1]} done"
-        fractions = [*self.layers.values(), *self.unnamed]
-        return f"{self.title}: {sum(1 for f in fractions if f >= 1.0)}/{len(fractions)} layers done"
+        if fractions:
+            return f"{self.title}: {sum(1 for f in fractions if f >= 1.0)}/{len(fractions)} layers done"
+        return f"{self.title}: " + {None: "working", True: "done", False: "failed"}[self.ok]
+
+    def start(self):
+        """Show the bar now, before the command says anything (``save`` and ``load`` say little)."""
+        self._draw()
 
     def _draw(self):
         if not self.show:
@@ -96,6 +103,7 @@ class Progress:
 
     def finish(self, ok):
         """The command ended: fill or mark the bar, and leave the final summary as its text."""
+        self.ok = ok
         if self.widget is None:
             return
         if ok:

@@ -172,3 +172,26 @@ def test_dockerfile_cell_failure_shows_the_builders_message(kernel):
     assert cell.error()["traceback"] == ["The command '/bin/sh -c false' returned a non-zero code: 1"]
     cell = kernel.run("%%dockerfile --file Dockerfile\nFROM busybox\n")
     assert cell.error()["traceback"] == ["Error: unknown flag: --file. See 'pydock %%dockerfile --help'."]
+
+
+def test_long_work_shows_a_progress_bar_with_a_plain_summary(kernel, tmp_path):
+    archive = tmp_path / "busybox.tar"
+    for command, summary in ((f"%docker save -o {archive} busybox", "save: done"),
+                             (f"%docker load -i {archive}", "load: done")):
+        cell = kernel.run(command)
+        assert cell.status == "ok", cell.error()
+        bar = cell.data(("display_data",))[0]
+        assert "application/vnd.jupyter.widget-view+json" in bar
+        final = [c["data"] for _, kind, c in cell.outputs if kind == "update_display_data"][-1]
+        assert final["text/plain"] == summary
+    assert cell.text() == "Loaded image: busybox:latest\n"
+    cell = kernel.run("%docker save -o /nonexistent-directory/x.tar busybox")
+    assert cell.status == "error"
+    assert [c["data"] for _, kind, c in cell.outputs if kind == "update_display_data"][-1]["text/plain"] == "save: failed"
+
+
+def test_build_quiet_returns_the_image_id(kernel, tmp_path, pydock):
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nENV QUIET=1\n")
+    image = kernel.value(f"image = %docker build -q --network none -t quietly {tmp_path}\nimage")
+    assert image == pydock("inspect", "-f", "{{.Id}}", "quietly").stdout.strip()
+    pydock("rmi", "quietly")
