@@ -432,7 +432,13 @@ class Engine:
         record = self.container(ref)
         if record["State"]["Running"]:
             _wait_pid(record.get("Shim", {}).get("Pid"), None)
-        return self.container(record["Id"])["State"]["ExitCode"]
+        try:
+            return self.container(record["Id"])["State"]["ExitCode"]
+        except NotFound:  # removed as it exited (--rm): its last "die" event still has the code
+            dies = [e for e in events.read() if e["Actor"]["ID"] == record["Id"] and e["Action"] == "die"]
+            if not dies:
+                raise
+            return int(dies[-1]["Actor"]["Attributes"]["exitCode"])
 
     def _cgroup(self, cid):
         from .runtime.cgroups import Cgroup
