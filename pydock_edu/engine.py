@@ -515,7 +515,7 @@ class Engine:
             position = data.rfind(b"\n") + 1
             entries = [json.loads(line) for line in data[:position].splitlines()]
         if tail is not None and tail >= 0:
-            entries = entries[len(entries) - tail:] if tail else []
+            entries = entries[-tail:] if tail else []
         for entry in entries:
             if since is None or _entry_time(entry) >= since:
                 yield entry["stream"], entry["log"], entry["time"]

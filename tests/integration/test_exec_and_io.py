@@ -121,6 +121,8 @@ def test_logs(pydock, run):
     assert pydock("logs", "-n", "0", "talker").stdout == ""
     run("--name", "counter", "busybox", "seq", "5", check=True)
     assert pydock("logs", "--tail", "2", "counter").stdout == "4\n5\n"
+    for more in ("5", "6", "9", "100"):
+        assert pydock("logs", "--tail", more, "counter").stdout == "1\n2\n3\n4\n5\n", more
     stamped = pydock("logs", "-t", "--tail", "1", "counter").stdout
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z 5\n", stamped)
     assert pydock("logs", "--since", "2000-01-01T00:00:00Z", "talker").stdout == "out1\nout2\nout3\n"
