@@ -290,16 +290,10 @@ class Registry:
 
     def get_manifest(self, name, reference, accept):
         """The manifest ``name:reference`` as (bytes, media type, Docker-Content-Digest header)."""
-        response, data = self.request("GET", f"/v2/{name}/manifests/{reference}",
-                                      headers={"Accept": ", ".join(accept)}, stream=True)
-        length = int(response.getheader("Content-Length") or 0)
-        if length > MAX_MANIFEST:
-            response.close()
-            raise RegistryError(f"manifest for {name}:{reference} is too big ({length} bytes)")
-        data = response.read(MAX_MANIFEST + 1)
-        if len(data) > MAX_MANIFEST:
-            response.close()
-            raise RegistryError(f"manifest for {name}:{reference} is too big")
+        with self._stream(f"/v2/{name}/manifests/{reference}", {"Accept": ", ".join(accept)}) as response:
+            data = response.read(MAX_MANIFEST + 1)
+            if len(data) > MAX_MANIFEST:
+                raise RegistryError(f"manifest for {name}:{reference} is bigger than {MAX_MANIFEST} bytes")
         media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
         return data, media_type, response.getheader("Docker-Content-Digest")
 
@@ -314,13 +308,13 @@ class Registry:
         return response.status == 200
 
     @contextlib.contextmanager
-    def blob_stream(self, name, digest):
-        """The blob's bytes, as a response to read to its end inside the ``with`` block.
+    def _stream(self, path, headers=None):
+        """``GET path`` as a response to read inside the ``with`` block.
 
-        If the block fails, this thread's connections are closed: the unread rest of the blob
+        If the block fails, this thread's connections are closed: the unread rest of the body
         would otherwise be taken for the next response.
         """
-        response, _ = self.request("GET", f"/v2/{name}/blobs/{digest}", stream=True)
+        response, _ = self.request("GET", path, headers=headers, stream=True)
         try:
             yield response
         except BaseException:
@@ -328,6 +322,10 @@ class Registry:
             for scheme, netloc in list(self._local.__dict__.get("pool", {})):
                 self._drop(scheme, netloc)
             raise
+
+    def blob_stream(self, name, digest):
+        """The blob's bytes, as a response to read to its end in a ``with`` block."""
+        return self._stream(f"/v2/{name}/blobs/{digest}")
 
     def get_blob(self, name, digest, limit):
         """A small blob (a config) in memory; more than ``limit`` bytes is an error."""
