@@ -33,7 +33,7 @@ class Topology(Picture):
         from ...network.manager import Networks
 
         networks = sorted(Networks().list(), key=lambda n: n["Name"])
-        cables = _cables()
+        cables = _cables(Networks().dir)
         running = sorted((r for r in self.engine.containers() if r["State"]["Running"]), key=_name)
         by_id = {r["Id"]: r for r in running}
         graph = Graph(rankdir="LR")
@@ -58,13 +58,12 @@ def _name(record):
     return record["Name"].lstrip("/")
 
 
-def _cables():
+def _cables(directory):
     """(container ID, network ID) -> the endpoint's veth names and interface, from the network records.
 
-    ``Networks().list()`` has Docker's shape, without veth names; the records under
-    ``<root>/networks`` keep them per endpoint (``HostVeth``, ``Interface``).
+    ``Networks().list()`` has Docker's shape, without veth names; the records in ``directory``
+    (``<root>/networks``) keep them per endpoint (``HostVeth``, ``Interface``).
     """
-    directory = state.path("networks")
     found = {}
     for filename in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
         record = state.read_json(os.path.join(directory, filename)) if filename.endswith(".json") else None
