@@ -114,7 +114,11 @@ def _healthcheck(options):
     check = {"Test": ["CMD-SHELL", options["health_cmd"]]}
     for key, name in (("Interval", "health_interval"), ("Timeout", "health_timeout")):
         if options[name]:
-            check[key] = parse_duration(options[name])
+            try:
+                check[key] = parse_duration(options[name])
+            except ValueError as e:
+                flag_name = "--" + name.replace("_", "-")
+                raise InvalidArgument(f'invalid argument "{options[name]}" for "{flag_name}" flag: {e}') from None
     if options["health_retries"]:
         check["Retries"] = options["health_retries"]
     return check
@@ -391,7 +395,7 @@ def _since(text):
 
     try:
         return time.time() - parse_duration(text) / 1e9
-    except PydockError:
+    except (PydockError, ValueError):
         raise InvalidArgument(f'invalid value for "since": {text}') from None
 
 
@@ -451,8 +455,11 @@ def _matches(record, filters):
             if state["Status"] != value:
                 return False
         elif key == "name":
-            if not re.search(value, record["Name"][1:]):
-                return False
+            try:
+                if not re.search(value, record["Name"][1:]):
+                    return False
+            except re.error as e:
+                raise InvalidArgument(f"error parsing regexp: {e}: `{value}`") from None
         elif key == "id":
             if not record["Id"].startswith(value):
                 return False

@@ -196,6 +196,11 @@ def test_info_and_version(pydock, create):
     (["container", "frobnicate"], 1, 'unknown command "frobnicate"'),
     (["ps", "--last", "x"], 125, "invalid argument"),
     (["logs", "--tail", "x", "whatever"], 125, "--tail"),
+    (["logs", "--since", "bogus", "bystander"], 125, 'invalid value for "since": bogus'),
+    (["events", "--since", "bogus"], 125, 'invalid value for "since": bogus'),
+    (["ps", "-a", "-f", "name=a("], 125, "error parsing regexp"),
+    (["run", "--network", "none", "--rm", "--health-cmd", "true", "--health-interval", "soon", "busybox", "true"],
+     125, 'invalid argument "soon" for "--health-interval" flag'),
 ])
 def test_bad_input_is_one_line_and_leaves_the_store_consistent(pydock, busybox_image, create, argv, code, message):
     """Each mistake: one line on stderr, Docker's exit code, no traceback, and no trace in the store."""

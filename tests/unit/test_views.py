@@ -112,9 +112,10 @@ def test_ps_exited_filter():
     assert _matches(rec, ["exited=3"]) and not _matches(rec, ["exited=0"])
 
 
-@pytest.mark.parametrize("bad", ["status=sleeping", "colour=blue"])
-def test_ps_bad_filters(bad):
-    with pytest.raises(InvalidArgument, match="invalid filter"):
+@pytest.mark.parametrize("bad, message", [("status=sleeping", "invalid filter"), ("colour=blue", "invalid filter"),
+                                          ("name=a(", "error parsing regexp")])
+def test_ps_bad_filters(bad, message):
+    with pytest.raises(InvalidArgument, match=message):
         _matches(record(), [bad])
 
 
