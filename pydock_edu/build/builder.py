@@ -30,7 +30,7 @@ import posixpath
 import stat
 import time
 
-from .. import events, state
+from .. import events, explain, state
 from ..errors import NotFound, PydockError
 from ..timefmt import format_time
 from . import cache as build_cache
@@ -236,7 +236,11 @@ class Builder:
         """Make the step's image: the parent's layers (plus ``upper`` as a new layer, if it holds
         anything) and its history plus one entry. Record it in the cache."""
         now = time.time()
-        diff_id = self.images.add_layer_from_dir(upper, skip) if upper and _has_content(upper, skip) else None
+        diff_id = None
+        if upper and _has_content(upper, skip):
+            explain.step("layer", f"tar {upper}" + (f" (leaving out {', '.join(skip)})" if skip else "") +
+                         ", sha256 of the tar = the layer's diff_id, unpack it into the layer store")
+            diff_id = self.images.add_layer_from_dir(upper, skip)
         entry = {"created": format_time(now), "created_by": created_by}
         if current.author:
             entry["author"] = current.author
@@ -249,6 +253,8 @@ class Builder:
                            [*(current.image.get("history") or []), entry], created=now)
         if current.author:
             image["author"] = current.author
+        explain.step("image", f"write the image config ({len(image['rootfs']['diff_ids'])} layers, "
+                              f"history + {created_by!r}); its sha256 is the image ID")
         image_id = self.images.put_config(image)
         if current.image_id:
             self.images.set_meta(image_id, parent=current.image_id)

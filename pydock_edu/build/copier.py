@@ -21,6 +21,7 @@ import os
 import posixpath
 import stat
 
+from .. import explain
 from . import cache
 from .context import BuildContext, match_regex
 from .errors import BuildError
@@ -148,6 +149,7 @@ def _url_source(url, scratch):
     name = posixpath.basename(urllib.parse.urlparse(url).path)
     if not name:
         raise CopyError(f"cannot determine filename from url: {url}")
+    explain.step("http", f"GET {url}")
     path = scratch.add(name)
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
@@ -177,6 +179,9 @@ def copy_sources(writer, sources, dest, owner, chmod=None):
     into = dest.endswith("/")
     for source in sources:
         target = writer.view.resolve(dest)
+        explain.step("copy", f"{source.tree.host_path(source.rel)} -> {writer.upper}/{target}" +
+                     (" (unpack the archive)" if source.archive else
+                      f" (owner {owner[0]}:{owner[1]})" if owner else ""))
         if source.is_dir:
             writer.make_dirs(target, owner)
             _copy_children(writer, source.tree, source.rel, target, owner, chmod)

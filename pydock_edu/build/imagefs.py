@@ -18,6 +18,7 @@ and mode), so the new layer never changes what it does not mean to change.
 import os
 import stat
 
+from .. import explain
 from ..image.layer import OPAQUE_XATTR
 from .errors import BuildError
 
@@ -151,11 +152,14 @@ class LayerWriter:
             st = self.view.lstat(prefix)
             if st is not None and not stat.S_ISDIR(st.st_mode):
                 raise BuildError(f"mkdir /{prefix}: not a directory")
-            os.mkdir(upper)
             if st is None:
+                explain.step("layer", f"mkdir {upper} (mode {mode:o}, owner {owner[0]}:{owner[1]})")
+                os.mkdir(upper)
                 os.chown(upper, *owner)
                 os.chmod(upper, mode)
             else:  # copy-up: the same directory, owner and mode in the new layer
+                explain.step("layer", f"mkdir {upper}: copy-up of /{prefix} (same mode and owner)")
+                os.mkdir(upper)
                 os.chown(upper, st.st_uid, st.st_gid)
                 os.chmod(upper, stat.S_IMODE(st.st_mode))
                 os.utime(upper, ns=(st.st_atime_ns, st.st_mtime_ns))
