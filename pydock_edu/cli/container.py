@@ -154,7 +154,7 @@ def _nano_cpus(text):
     except ValueError:
         raise InvalidArgument(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a '
                               "rational number") from None
-    if cpus <= 0 or cpus > os.cpu_count():
+    if not 0 < cpus <= os.cpu_count():  # also refuses nan
         raise InvalidArgument(f"range of CPUs is from 0.01 to {os.cpu_count()}.00, as there are only "
                               f"{os.cpu_count()} CPUs available")
     return round(cpus * 1e9)  # int() would turn 1.001 into 1000999999
@@ -201,11 +201,13 @@ def _attached(ctx, start, interactive, tty):
     from ..engine import Attachment
 
     attachment = Attachment()
-    start(attachment)
+    started = start(attachment)
     stdin_fd = _stdin_fd(ctx) if interactive else None
     with _RawTerminal(stdin_fd, tty):
         code = attachment.relay(ctx.write_stream, stdin_fd)
-    return 0 if code is None else code
+    if code is None:  # the stream ended without an exit code (the shim died): ask the engine
+        code = ctx.engine.wait(started if isinstance(started, str) else started["Id"])
+    return code
 
 
 @command("container run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",

@@ -107,8 +107,6 @@ def test_a_killed_shim_leaves_an_exited_container(pydock, detached):
     assert store_files() == [] and session_cgroups() == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli/container.py:_attached turns a stream that ends without an exit "
-                                        "code into 0 instead of asking the engine how the container ended")
 def test_an_attached_run_reports_the_exit_of_a_killed_shim(busybox_image):
     process = subprocess.Popen([PYDOCK, "run", "--name", "attached", "--network", "none", "busybox", "sleep", "300"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
