@@ -121,6 +121,7 @@ class Builder:
         self.declared = set()  # every ARG name the Dockerfile declares
         self.stages = []  # finished stages, for FROM <stage> and COPY --from
         self.meta_args = {}
+        self.network_ready = network in ("none", "host") or (network or "").startswith("container:")
         self.workdir = state.path("builder")
         os.makedirs(self.workdir, exist_ok=True)
 
@@ -132,6 +133,8 @@ class Builder:
             if target.lower() not in names:
                 raise BuildError(f"failed to reach build target {target} in Dockerfile")
             stages = stages[:names.index(target.lower()) + 1]
+        if not any(i.cmd == "run" for stage in stages for i in stage.instructions):
+            self.network_ready = True  # no RUN: no container will need a network
         label_steps = [_label_instruction(key, value) for key, value in sorted(labels.items())]
         total = sum(1 + len(stage.instructions) for stage in stages) + len(label_steps)
         self.meta_args = self._meta_args()
@@ -225,12 +228,22 @@ class Builder:
         current.key = build_cache.step_key(current.image_id, created_by, config)
         hit = None if self.no_cache else self.cache.lookup(current.key)
         if hit is None:
+            self._prepare_network()
             return False
         self.say(" ---> Using cache\n")
         current.image_id, current.image = hit, self.images.config(hit)
         current.config = _clone(current.image.get("config") or {})
         current.cached = True
         return True
+
+    def _prepare_network(self):
+        """At the first step that is not cached: start loading the netlink library in the background,
+        so a RUN container's veth pair does not wait for it (the steps before RUN overlap with it)."""
+        if not self.network_ready and self.engine.default_network() != "none":
+            from ..network import netlink
+
+            netlink.preload()
+        self.network_ready = True
 
     def _commit(self, current, created_by, config, upper=None, skip=()):
         """Make the step's image: the parent's layers (plus ``upper`` as a new layer, if it holds
