@@ -415,7 +415,7 @@ class Engine:
         linux.kill(pid, signum)
         if record["State"]["Paused"]:
             self._cgroup(cid).thaw()
-        if not _wait_pid(shim, timeout):
+        if not _wait_pid(shim, timeout if timeout >= 0 else None):  # a negative timeout waits for ever
             linux.kill(pid, signal.SIGKILL)
             _wait_pid(shim, None)
         events.emit("container", "stop", cid, {"name": record["Name"][1:]})
@@ -490,6 +490,8 @@ class Engine:
         events.emit("container", "destroy", cid, {"name": record["Name"][1:]})
 
     def rename(self, ref, new_name):
+        if not ref or not new_name:
+            raise InvalidArgument("Neither old nor new names may be empty")
         cid = self.resolve_container(ref)
         with state.locked():
             name = self._claim_name(new_name, cid)
@@ -848,6 +850,8 @@ def parse_signal(sig):
         return sig
     text = str(sig).upper()
     if text.isdigit():
+        if not 0 < int(text) <= signal.SIGRTMAX:
+            raise InvalidArgument(f"Invalid signal: {sig}")
         return int(text)
     try:
         return signal.Signals[text if text.startswith("SIG") else "SIG" + text].value

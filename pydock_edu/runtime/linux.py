@@ -177,6 +177,10 @@ def kill(pid, signum):
     """kill(2): send a signal to a process."""
     import signal
 
-    explain.step("signal", f"kill({pid}, {signal.Signals(signum).name})")
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:  # a real-time signal (SIGRTMIN+n) has no name of its own
+        name = str(signum)
+    explain.step("signal", f"kill({pid}, {name})")
     if not RECORD_ONLY:
         os.kill(pid, signum)

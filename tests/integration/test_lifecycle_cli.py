@@ -73,6 +73,9 @@ def test_rename(pydock, create):
     res = pydock("rename", "after", "bad name!")
     assert_one_line_error(res)
     assert "Invalid container name (bad name!)" in res.stderr
+    res = pydock("rename", "after", "")
+    assert_one_line_error(res)
+    assert "Neither old nor new names may be empty" in res.stderr
     assert inspect(pydock, cid, "{{.Name}}") == "/after"
     assert sorted(pydock("ps", "-a", "--format", "{{.Names}}").stdout.split()) == ["after", "taken"]
 

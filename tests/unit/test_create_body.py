@@ -98,7 +98,8 @@ def test_cpus(text, nano, monkeypatch):
 
 @pytest.mark.parametrize("text, message", [("abc", "failed to parse abc as a rational number"),
                                            ("0", "range of CPUs is from 0.01 to 2.00"),
-                                           ("3", "range of CPUs is from 0.01 to 2.00")])
+                                           ("3", "range of CPUs is from 0.01 to 2.00"),
+                                           ("nan", "range of CPUs"), ("inf", "range of CPUs")])
 def test_bad_cpus(text, message, monkeypatch):
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
     with pytest.raises(InvalidArgument, match=message):
