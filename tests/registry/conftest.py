@@ -102,11 +102,29 @@ http:
         return os.path.getsize(self.log_path)
 
     def requests_since(self, mark):
-        """``["GET /v2/x/blobs/sha256:...", ...]`` from the registry's access log after ``mark``."""
-        with open(self.log_path, "rb") as f:
-            f.seek(mark)
-            lines = f.read().decode(errors="replace").splitlines()
-        return [line.split('"')[1].rsplit(" ", 1)[0] for line in lines if line.count('"') >= 2 and "HTTP/1." in line]
+        """``["GET /v2/x/blobs/sha256:...", ...]``: the requests logged after ``mark``.
+
+        A sentinel request is sent first and awaited in the log, so every request made before
+        this call has had its line written.
+        """
+        sentinel = f"/v2/?sentinel={uuid.uuid4().hex}"
+        try:
+            urllib.request.urlopen(f"{self.scheme}://{self.host}{sentinel}", timeout=5,
+                                   context=ssl._create_unverified_context()).close()
+        except urllib.error.HTTPError:
+            pass  # 401 from a registry that wants credentials: logged all the same
+        deadline = time.monotonic() + 10
+        while True:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                lines = f.read().decode(errors="replace").splitlines()
+            requests = [line.split('"')[1].rsplit(" ", 1)[0] for line in lines
+                        if line.count('"') >= 2 and "HTTP/1." in line]
+            if f"GET {sentinel}" in requests:
+                return requests[:requests.index(f"GET {sentinel}")]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the registry did not log {sentinel}")
+            time.sleep(0.02)
 
     def blob_file(self, digest):
         """Where the registry keeps a blob's bytes."""

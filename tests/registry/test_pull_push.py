@@ -8,7 +8,6 @@ import gzip
 import json
 import os
 import re
-import time
 
 import pytest
 
@@ -21,16 +20,6 @@ DIGEST = re.compile(r"(\S+): digest: (sha256:[0-9a-f]{64}) size: \d+")
 
 def pushed_digest(output, tag):
     return dict(DIGEST.findall(output))[tag]
-
-
-def wait_for_requests(server, mark, expected):
-    """The registry's requests since ``mark``, once one containing ``expected`` has been logged."""
-    deadline = time.monotonic() + 5
-    while True:
-        requests = server.requests_since(mark)
-        if any(expected in r for r in requests) or time.monotonic() > deadline:
-            return requests
-        time.sleep(0.05)
 
 
 def test_push_then_pull_gives_back_the_same_image(pydock, registry, make_image, forget_image, unique):
@@ -70,13 +59,13 @@ def test_a_second_pull_downloads_no_blob(pydock, registry, make_image, forget_im
 
     mark = registry.log_mark()
     pydock("pull", name, check=True)
-    first = wait_for_requests(registry, mark, "/blobs/")
+    first = registry.requests_since(mark)
     assert any(r.startswith(f"GET /v2/again-{unique}/blobs/sha256:") for r in first)
 
     mark = registry.log_mark()
     again = pydock("pull", name, check=True)
     assert f"Status: Image is up to date for {name}" in again.stdout
-    second = wait_for_requests(registry, mark, "/manifests/")
+    second = registry.requests_since(mark)
     assert any("/manifests/1" in r for r in second)
     assert not [r for r in second if "/blobs/" in r]
 
@@ -128,7 +117,7 @@ def test_a_second_push_uploads_and_compresses_nothing(pydock, registry, new_regi
     again = pydock("push", name, check=True)
     assert again.stdout.count(": Layer already exists") == 3
     assert pushed_digest(again.stdout, "1") == digest
-    requests = wait_for_requests(registry, mark, "/manifests/")
+    requests = registry.requests_since(mark)
     assert not [r for r in requests if r.startswith(("POST", "PATCH"))]
 
     other = new_registry()  # compression is deterministic: another registry gets the very same blobs
@@ -148,7 +137,7 @@ def test_push_mounts_blobs_from_another_repository(pydock, registry, make_image,
     pushed = pydock("push", target, check=True)
     short = store.ImageStore().layers(image_id)[-1][7:19]
     assert f"{short}: Mounted from mount-src-{unique}" in pushed.stdout
-    requests = wait_for_requests(registry, mark, "/manifests/")
+    requests = registry.requests_since(mark)
     mount = f"POST /v2/mount-dst-{unique}/blobs/uploads/?mount=sha256:"
     assert any(r.startswith(mount) and f"from=mount-src-{unique}" in r for r in requests)
     assert len([r for r in requests if r.startswith("PATCH")]) == 1  # the config; no layer is uploaded
