@@ -230,14 +230,14 @@ def _copy_entry(writer, tree, rel, st, target, owner, chmod):
         if writer.view.is_dir(target):
             path = writer.make_dirs(target)
         else:
-            path = writer.replace(target)
+            path = writer.replace(target, (uid, gid))
             os.mkdir(path)
         os.chown(path, uid, gid)
         os.chmod(path, mode)
         _copy_children(writer, tree, rel, target, owner, chmod)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
         return
-    path = writer.replace(target)
+    path = writer.replace(target, (uid, gid))
     if stat.S_ISREG(st.st_mode):
         _copy_file(host, path)
     elif stat.S_ISLNK(st.st_mode):

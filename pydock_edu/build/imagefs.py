@@ -165,10 +165,10 @@ class LayerWriter:
                 os.utime(upper, ns=(st.st_atime_ns, st.st_mtime_ns))
         return os.path.join(self.upper, rel) if rel else self.upper
 
-    def replace(self, rel):
-        """Clear the way for a new entry at ``rel``: its parents exist, nothing is there yet."""
-        parent = os.path.dirname(rel)
-        self.make_dirs(parent)
+    def replace(self, rel, owner=(0, 0)):
+        """Clear the way for a new entry at ``rel``: its parents exist (new ones belong to
+        ``owner``), nothing is there yet."""
+        self.make_dirs(os.path.dirname(rel), owner)
         path = os.path.join(self.upper, rel)
         if os.path.isdir(path) and not os.path.islink(path):
             import shutil

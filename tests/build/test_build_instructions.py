@@ -193,12 +193,12 @@ EOF
     listing = run("copy-rules", "sh", "-c", """
 cat /dest/one.txt /renamed.txt /etc/one.txt
 ls /docs; ls /tree-contents; ls /both
-stat -c '%a %u:%g %n' /tree-contents/sub/deep.txt /owned/by-nobody /owned/by-1234 /owned/mode-700
+stat -c '%a %u:%g %n' /tree-contents/sub/deep.txt /owned /owned/by-nobody /owned/by-1234 /owned/mode-700
 cat /from/heredoc.txt /from/literal.txt""")
     assert listing.splitlines() == [
         "one", "one", "one",
         "a.md", "b.md", "sub", "top.txt", "one.txt", "two.txt",
-        "640 0:0 /tree-contents/sub/deep.txt", "644 65534:65534 /owned/by-nobody",
+        "640 0:0 /tree-contents/sub/deep.txt", "755 65534:65534 /owned", "644 65534:65534 /owned/by-nobody",
         "644 1234:1234 /owned/by-1234", "700 0:0 /owned/mode-700",
         "written by heredoc", "not $EXPANDED"]
 
