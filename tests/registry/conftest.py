@@ -9,7 +9,7 @@
   ``openssl dgst``, the certificate made with ``openssl req``) which the registry verifies.
 - ``make_image(name, layers)``: an image of the busybox layer plus layers given as
   ``{path: bytes}`` (``None`` for a whiteout), stored through the image store's API.
-- ``client_config``: a fresh ``PYDOCK_CONFIG`` directory for credentials and daemon.json.
+- ``client_config`` (automatic): a fresh ``PYDOCK_CONFIG`` directory for credentials and daemon.json.
 
 Every process is stopped and every directory removed at teardown. All traffic stays on 127.0.0.1.
 """
@@ -292,9 +292,10 @@ def token_registry():
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def client_config(monkeypatch):
-    """A fresh, private ``PYDOCK_CONFIG`` directory (credentials, daemon.json) for this test."""
+    """A fresh, private ``PYDOCK_CONFIG`` directory (credentials, daemon.json) for every test here, so
+    the user's own ``~/.pydock`` never takes part."""
     directory = tempfile.mkdtemp(prefix="pydock-config-")
     monkeypatch.setenv("PYDOCK_CONFIG", directory)
     yield directory
