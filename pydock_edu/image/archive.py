@@ -22,7 +22,7 @@ import json
 import os
 
 from .. import events
-from ..errors import InvalidArgument, NotFound, PydockError
+from ..errors import InvalidArgument, PydockError
 from . import reference
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -65,10 +65,7 @@ def images_to_save(images, names):
                     chosen[repos[tag]].append(tag)
             if tags:
                 continue
-        try:
-            image_id = images.resolve(name)
-        except NotFound:
-            raise NotFound(f"No such image: {name}", 1) from None
+        image_id = images.resolve(name)
         chosen.setdefault(image_id, [])
         if ref is not None and ref.tag:
             tag = f"{ref.full_repository}:{ref.tag}"
@@ -207,10 +204,11 @@ def load(engine, stream):
 
     images = engine.images
     work = tempfile.mkdtemp(prefix="load-", dir=os.path.join(images.root, "tmp"))
+    staged = {}  # layer file -> its StagedLayer
     try:
         links = _unpack_tarball(stream, work)
         found = _read_manifest(work, links) if _exists(work, links, "manifest.json") else _read_index(work, links)
-        staged, loaded = {}, []
+        loaded = []
         for item in found:
             config_bytes = _read(work, links, item["Config"])
             try:
@@ -224,16 +222,21 @@ def load(engine, stream):
                 raise PydockError(f"invalid manifest, layers length mismatch: expected {len(item['Layers'])}, "
                                   f"got {len(diff_ids)}", 1)
             for index, (path, diff_id) in enumerate(zip(item["Layers"], diff_ids)):
-                if diff_id not in staged and not images.has_layer(diff_id):
-                    staged[diff_id] = _stage(images, work, links, path)
-                    if staged[diff_id].diff_id != diff_id:
-                        raise PydockError(f'invalid diffID for layer {index}: expected "{diff_id}", '
-                                          f'got "{staged[diff_id].diff_id}"', 1)
+                if images.has_layer(diff_id):
+                    continue  # already here (as Docker, the tarball's copy is not read)
+                name = _link_target(links, path)
+                if name not in staged:  # a layer file shared by several images is unpacked once
+                    staged[name] = _stage(images, _real_path(work, links, name))
+                if staged[name].diff_id != diff_id:
+                    raise PydockError(f'invalid diffID for layer {index}: expected "{diff_id}", '
+                                      f'got "{staged[name].diff_id}"', 1)
             loaded.append((config_bytes, item))
         for layer in staged.values():  # everything checked: now the store changes
             images.keep_layer(layer)
         return _register(engine, loaded)
     finally:
+        for layer in staged.values():
+            layer.discard()  # what was not kept (after an error)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -268,9 +271,8 @@ def _valid_parent(image, parent):
     return history[:-1] == parent_history if history or parent_history else True
 
 
-def _stage(images, work, links, path):
+def _stage(images, real):
     """Unpack one layer file of the tarball into the store's staging area."""
-    real = _real_path(work, links, path)
     with open(real, "rb") as source:
         compressed = source.read(2) == b"\x1f\x8b"
         source.seek(0)
@@ -307,8 +309,8 @@ def _unpack_tarball(stream, work):
     return links
 
 
-def _real_path(work, links, name):
-    """The file under ``work`` that ``name`` (maybe a link, maybe through linked directories) refers to."""
+def _link_target(links, name):
+    """The tarball's own name for ``name``, with the links in it (or its directories) followed."""
     from .layer import safe_relpath
 
     name = safe_relpath(name, "tar")
@@ -320,11 +322,17 @@ def _real_path(work, links, name):
                 name = "/".join([links[prefix], *parts[depth:]])
                 break
         else:
-            path = os.path.join(work, name)
-            if not os.path.isfile(path) or os.path.islink(path):
-                raise PydockError(f"invalid tar file: {name} is missing", 1)
-            return path
+            return name
     raise PydockError(f"invalid tar file: too many links at {name}", 1)
+
+
+def _real_path(work, links, name):
+    """The file under ``work`` that ``name`` (maybe a link, maybe through linked directories) refers to."""
+    name = _link_target(links, name)
+    path = os.path.join(work, name)
+    if not os.path.isfile(path) or os.path.islink(path):
+        raise PydockError(f"invalid tar file: {name} is missing", 1)
+    return path
 
 
 def _exists(work, links, name):

@@ -22,7 +22,9 @@ def import_tar(engine, stream, tag=None, changes=(), message="", comment="Import
     diff_id = images.add_layer(stream)
     history = [{"created": image_store.format_time(time.time()), "created_by": "",
                 "comment": message or comment}]
-    image_id = images.put_config(image_store.new_config([diff_id], config, history))
+    new = image_store.new_config([diff_id], config, history)
+    new["comment"] = message or comment  # what ``image inspect`` shows as Comment, as Docker sets it
+    image_id = images.put_config(new)
     if tag:
         images.tag(image_id, tag)
     events.emit("image", "import", image_id, {"name": tag or ""})

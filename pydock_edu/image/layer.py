@@ -27,7 +27,9 @@ CHUNK = 1 << 20
 
 
 class LayerError(PydockError):
-    """A layer archive that cannot be unpacked safely."""
+    """A layer archive that cannot be unpacked safely (exit code 1, as Docker's load, import and cp)."""
+
+    exit_code = 1
 
 
 class _HashingReader(io.RawIOBase):
@@ -122,6 +124,8 @@ class Unpacker:
         rel = safe_relpath(member.name, self.what)
         if not rel:
             return  # the tree's own root directory
+        if self.whiteouts and any(p.startswith(WHITEOUT_META_PREFIX) and p != OPAQUE_MARKER for p in rel.split("/")):
+            return  # aufs bookkeeping (.wh..wh.plnk/...), never a file of the image
         self._parent_dirs(rel, create=True)
         path = os.path.join(self.dest, rel)
         base = os.path.basename(rel)
@@ -174,8 +178,6 @@ class Unpacker:
         """``.wh..wh..opq`` marks ``parent`` opaque; ``.wh.NAME`` becomes a whiteout device for NAME."""
         if base == OPAQUE_MARKER:
             os.setxattr(parent, OPAQUE_XATTR, b"y")
-            return
-        if base.startswith(WHITEOUT_META_PREFIX):
             return
         name = base[len(WHITEOUT_PREFIX):]
         if name in ("", ".", "..") or "/" in name:

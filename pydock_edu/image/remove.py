@@ -16,7 +16,7 @@ only the layers), so ``-f`` leaves it untagged, as a ``<none>`` image, until the
 from dataclasses import dataclass
 
 from .. import events
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import Conflict, InvalidArgument
 from . import reference
 
 DEPENDENT_CHILD, RUNNING_CONTAINER, ACTIVE_REFERENCE, STOPPED_CONTAINER = 1, 2, 4, 8
@@ -99,11 +99,7 @@ def remove(engine, ref, force=False, prune=True):
     """``docker rmi REF``: return the lines it prints (``Untagged: ...``, ``Deleted: ...``)."""
     removal = _Removal(engine)
     images = removal.images
-    try:
-        image_id = images.resolve(ref)
-    except NotFound:
-        shown = ref if reference.looks_like_id(ref) else _familiar(ref)
-        raise NotFound(f"No such image: {shown}", 1) from None
+    image_id = images.resolve(ref)
     tags = images.tags_of(image_id)
     if not _is_id_prefix(image_id, ref):
         users = removal.using(image_id)
@@ -123,14 +119,6 @@ def remove(engine, ref, force=False, prune=True):
         removal.untag(image_id, tags[0])
     removal.delete(image_id, force, prune, quiet=False)
     return removal.lines
-
-
-def _familiar(ref):
-    """``busybox`` -> ``busybox:latest``, as Docker names a reference in its messages."""
-    try:
-        return reference.parse(ref).familiar()
-    except InvalidArgument:
-        return ref
 
 
 def _is_id_prefix(image_id, ref):

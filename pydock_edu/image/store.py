@@ -211,7 +211,7 @@ class ImageStore:
             matches = [i for i in self.image_ids() if _hex(i).startswith(prefix)]
             if len(matches) == 1:
                 return matches[0]
-        raise NotFound(f"No such image: {name}")
+        raise NotFound(f"No such image: {ref.familiar() if ref is not None else name}", 1)  # busybox:latest
 
     def delete(self, image_id):
         """Remove one image's config and metadata, and the layers no other image uses.

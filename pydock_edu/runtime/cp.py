@@ -249,6 +249,7 @@ def copy_from_container(engine, ref, path, destination, follow=False, archive=Fa
     finally:
         helper.process.stdout.close()
     helper.finish()
+    _emit(record, "archive-path", path)
     return counter.count
 
 
@@ -269,6 +270,7 @@ def _stream_from_container(engine, record, ref, path, follow, stdout):
         helper.process.stdout.close()
     helper.message()
     helper.finish()
+    _emit(record, "archive-path", path)
     return 0
 
 
@@ -283,6 +285,7 @@ def copy_to_container(engine, ref, path, source, follow=False, archive=False, st
         helper = Helper("put", root_spec(engine, record, writable=True), stdin=stdin, stdout=subprocess.DEVNULL,
                         path=path, source=None, copy_uidgid=archive, container=ref)
         helper.finish()
+        _emit(record, "extract-to-dir", path)
         return 0
     info = source_info(source, follow)
     helper = Helper("put", root_spec(engine, record, writable=True), stdin=subprocess.PIPE,
@@ -299,7 +302,15 @@ def copy_to_container(engine, ref, path, source, follow=False, archive=False, st
         except BrokenPipeError:
             pass
     helper.finish()
+    _emit(record, "extract-to-dir", path)
     return counter.count
+
+
+def _emit(record, action, path):
+    """Docker's events for cp: ``archive-path`` (copied out), ``extract-to-dir`` (copied in)."""
+    from .. import events
+
+    events.emit("container", action, record["Id"], {"name": record["Name"].lstrip("/"), "path": path})
 
 
 def pack_source(info, out):
