@@ -544,8 +544,14 @@ class Engine:
         if not record["State"]["Running"]:
             raise Conflict(f"Container {record['Id']} is not running")
         pids = self._cgroup(record["Id"]).pids()
-        out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True).stdout.splitlines()
+        result = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True)
+        if result.returncode != 0:
+            reason = (result.stderr.strip().splitlines() or [""])[0]
+            raise PydockError(f"ps: exit status {result.returncode}: {reason}")
+        out = result.stdout.splitlines()
         titles = out[0].split()
+        if "PID" not in titles:
+            raise PydockError("Couldn't find PID field in ps output")
         pid_col = titles.index("PID")
         rows = []
         for line in out[1:]:

@@ -79,6 +79,10 @@ def test_top_lists_the_containers_processes(pydock, detached):
     assert all("pytest" not in c and "python" not in c for c in commands)  # not the host's processes
     res = pydock("top", cid, "-o", "pid,comm")
     assert res.stdout.split("\n", 1)[0].split() == ["PID", "COMMAND"]
+    res = pydock("top", cid, "-o", "comm")
+    assert_one_line_error(res)
+    assert "Couldn't find PID field in ps output" in res.stderr
+    assert_one_line_error(pydock("top", cid, "-o", "no-such-field"))
 
 
 @pytest.mark.parametrize("argv, code, message", [
