@@ -171,8 +171,9 @@ def test_backup_and_restore_recipe(run, create, pydock, tmp_path):
     assert "data/blob.bin" in res.stdout + res.stderr and (pwd / "backup.tar").stat().st_size > 300_000
 
     create("--name", "dbdata2", "-v", "/data", "busybox")
+    # The tutorial names the volume to restore; busybox tar stored it as "data" (leading "/" removed).
     res = run("--rm", "--volumes-from", "dbdata2", "-v", f"{pwd}:/backup", "busybox",
-              "tar", "xvf", "/backup/backup.tar", cwd=pwd)
+              "tar", "xvf", "/backup/backup.tar", "data", cwd=pwd)
     assert res.returncode == 0, res.stderr
     restored = volume_of(pydock, "dbdata2", "/data")["Source"]
     assert open(os.path.join(restored, "blob.bin"), "rb").read() == payload
