@@ -509,32 +509,37 @@ class Engine:
 
         record = self.container(ref)
         path = os.path.join(container.directory(record["Id"]), record["Id"] + "-json.log")
-        entries = []
-        position = 0
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                data = f.read()
-            position = data.rfind(b"\n") + 1
-            entries = [json.loads(line) for line in data[:position].splitlines()]
-        if tail is not None and tail >= 0:
-            entries = entries[-tail:] if tail else []
-        for entry in entries:
-            if since is None or _entry_time(entry) >= since:
-                yield entry["stream"], entry["log"], entry["time"]
-        while follow:
-            record = self.container(record["Id"])
-            with open(path, "rb") as f:
-                f.seek(position)
-                data = f.read()
+        # Kept open while following: a log that --rm deletes as the container exits stays readable.
+        log = open(path, "rb") if os.path.exists(path) else None
+        try:
+            data = log.read() if log else b""
             complete = data.rfind(b"\n") + 1
-            position += complete
-            for line in data[:complete].splitlines():
-                entry = json.loads(line)
-                yield entry["stream"], entry["log"], entry["time"]
-            if not complete:
-                if not record["State"]["Running"]:
+            entries = [json.loads(line) for line in data[:complete].splitlines()]
+            pending = data[complete:]
+            if tail is not None and tail >= 0:
+                entries = entries[-tail:] if tail else []
+            for entry in entries:
+                if since is None or _entry_time(entry) >= since:
+                    yield entry["stream"], entry["log"], entry["time"]
+            while follow:
+                try:
+                    running = self.container(record["Id"])["State"]["Running"]
+                except NotFound:  # removed as it exited (--rm)
+                    running = False
+                if log is None and os.path.exists(path):  # the shim made it after we looked
+                    log = open(path, "rb")
+                pending += log.read() if log else b""
+                complete = pending.rfind(b"\n") + 1
+                for line in pending[:complete].splitlines():
+                    entry = json.loads(line)
+                    yield entry["stream"], entry["log"], entry["time"]
+                pending = pending[complete:]
+                if not running:
                     return
                 time.sleep(0.1)
+        finally:
+            if log is not None:
+                log.close()
 
     def top(self, ref, ps_args="-ef"):
         """Processes of the container as the host's ``ps`` shows them: (titles, rows)."""

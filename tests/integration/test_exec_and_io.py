@@ -143,6 +143,17 @@ def test_logs_follow_until_exit(pydock, detached):
     assert res.returncode == 0 and res.stdout == "1\n2\n3\n"
 
 
+def test_logs_follow_a_container_removed_as_it_exits(pydock, detached):
+    cid = detached("--rm", "busybox", "sh", "-c", "echo first; sleep 1; echo second; printf third")
+    res = pydock("logs", "-f", cid, timeout=30)
+    assert (res.returncode, res.stdout) == (0, "first\nsecond\nthird"), res.stderr
+
+
+def test_logs_follow_a_container_never_started(pydock, create):
+    res = pydock("logs", "-f", create("busybox", "true"), timeout=30)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
+
+
 def test_logs_keep_a_line_without_newline(pydock, run):
     run("--name", "partial", "busybox", "printf", "no newline", check=True)
     assert pydock("logs", "partial").stdout == "no newline"
