@@ -10,11 +10,15 @@ if [ ! -x "$PY" ]; then
   exit 1
 fi
 
-# With paths (`bash test.sh tests/network -x`) only those run; otherwise the whole suite.
+# The notebooks run under nbval in the pydock kernel, in the same session as the tests (one sandbox).
+NBVAL=(--nbval --nbval-kernel-name pydock --nbval-sanitize-with notebooks/sanitize.cfg)
+
+# With paths (`bash test.sh tests/network -x`, `bash test.sh notebooks`) only those run; otherwise the
+# whole suite: the tests, then every notebook.
 if [ $# -gt 0 ] && [ -e "$1" ]; then
-  "$PY" -m pytest -p no:cacheprovider -q "$@"
+  "$PY" -m pytest -p no:cacheprovider -q "${NBVAL[@]}" "$@"
 else
-  "$PY" -m pytest -p no:cacheprovider -q tests "$@"
+  "$PY" -m pytest -p no:cacheprovider -q "${NBVAL[@]}" tests notebooks "$@"
 fi
 rc=$?
 if [ "$rc" -eq 5 ]; then
