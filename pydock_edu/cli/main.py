@@ -20,7 +20,7 @@ MODULES = {
     "save": "image", "load": "image", "import": "image",
 }
 for _verb in ("run create start stop restart kill rm pause unpause exec ps top attach logs export commit "
-              "cp diff wait rename port stats update").split():
+              "cp diff wait rename port").split():
     MODULES[_verb] = "container"
 GROUPS = ("container", "image", "network", "volume", "system", "builder")
 
@@ -113,6 +113,8 @@ def find_command(argv):
             raise PydockError(f"unknown command \"{argv[1]}\" for \"pydock {first}\"", 1)
         return COMMANDS[name], argv[2:]
     name = ALIASES.get(first, first)
+    if name not in COMMANDS:
+        raise PydockError(f"'{first}' is not a pydock command. See 'pydock --help'", 1)
     return COMMANDS[name], argv[1:]
 
 
