@@ -121,8 +121,10 @@ def kernel(kernel_prefix, busybox_image, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _remove_containers(request):
-    """After each privileged test, force-remove every container and user-defined network it left."""
+def _clean_up(request):
+    """After each privileged test, force-remove every container and user-defined network it left, then
+    take down ``pydock0`` and its firewall rules (the tutorial's runs use the default bridge): the next
+    test, of this directory or another, starts with the session's namespace as it found it."""
     yield
     if request.node.get_closest_marker("privileged") is None:
         return
@@ -136,16 +138,7 @@ def _remove_containers(request):
     for network in networks.list():
         if network["Name"] not in BUILTIN:
             networks.remove(network["Id"])
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _undo_host_networking():
-    """At the end, remove ``pydock0`` and its firewall rules, made by the tutorial's default-bridge runs."""
-    yield
-    if os.geteuid() == 0:
-        from pydock_edu.network.manager import Networks
-
-        Networks().teardown()
+    networks.teardown()
 
 
 def sanitize(text):
