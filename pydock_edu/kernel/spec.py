@@ -42,6 +42,7 @@ def install(user=False, prefix=None):
     from jupyter_client.kernelspec import KernelSpecManager
 
     with tempfile.TemporaryDirectory() as source:
+        os.chmod(source, 0o755)  # the copy keeps this mode: readable by every user of the kernel
         write(source)
         return KernelSpecManager().install_kernel_spec(source, NAME, user=user, prefix=prefix)
 

@@ -34,6 +34,7 @@ def test_install_into_a_prefix(tmp_path):
     assert found.argv == [sys.executable, "-m", "pydock_edu.kernel", "-f", "{connection_file}"]
     assert _png_size(directory / "logo-32x32.png") == (32, 32)
     assert _png_size(directory / "logo-64x64.png") == (64, 64)
+    assert directory.stat().st_mode & 0o777 == 0o755
 
 
 def test_install_refuses_two_places(tmp_path):
