@@ -100,6 +100,14 @@ def test_interrupt_stops_the_container_and_leaves_nothing(kernel, pydock):
     assert kernel.value("_exit_code") == "130"
 
 
+def test_interrupting_logs_follow_leaves_the_container_running(kernel, pydock):
+    kernel.run("%docker run -d --network none --name talker busybox sh -c 'while true; do echo tick; sleep 0.2; done'")
+    cell = kernel.run("%docker logs -f talker", interrupt_after=1.5)
+    assert cell.error()["traceback"] == ["Interrupted"]  # logs started nothing, so it stops nothing
+    assert cell.text().startswith("tick\ntick\n")
+    assert pydock("inspect", "-f", "{{.State.Status}}", "talker").stdout == "running\n"
+
+
 def test_python_values_interpolate_and_go_templates_stay(kernel):
     cell = kernel.run("word = 'hello'\n"
                       "%docker run --rm --network none --name interp busybox echo $word {6 * 7} '{{.Id}}'")
