@@ -101,8 +101,10 @@ def test_live_topology_follows_containers_starting_and_stopping(pydock, busybox_
         _wait_for(lambda: "arrival" in picture.widget.value and "container arrival" in picture.text)
         pydock("rm", "-f", "arrival", check=True)
         _wait_for(lambda: "arrival" not in picture.widget.value)
+        assert "application/vnd.jupyter.widget-view+json" in picture._repr_mimebundle_()
     finally:
         picture.close()
+    assert sorted(picture._repr_mimebundle_()) == ["image/svg+xml", "text/plain"]  # static once closed
 
 
 def _wait_for(condition, timeout=10):

@@ -104,8 +104,9 @@ class Picture:
             self.text = text
             return
         self.graph, self.text, self._svg = graph, text, None
-        if self.widget is not None:
-            self.widget.value = self.svg
+        widget = self.widget  # close() may take it away meanwhile
+        if widget is not None:
+            widget.value = self.svg
 
     @property
     def svg(self):
@@ -124,10 +125,11 @@ class Picture:
                     pass  # the state changed while it was read: the next event redraws
 
     def close(self):
-        """Stop following the engine and remove the widget."""
+        """Stop following the engine and remove the widget; the picture stays, static."""
         self.stopped.set()
-        if self.widget is not None:
-            self.widget.close()
+        widget, self.widget = self.widget, None
+        if widget is not None:
+            widget.close()
 
     def __str__(self):
         return self.text
