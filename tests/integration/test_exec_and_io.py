@@ -144,7 +144,7 @@ def test_logs_follow_until_exit(pydock, detached):
 
 
 def test_logs_follow_a_container_removed_as_it_exits(pydock, detached):
-    cid = detached("--rm", "busybox", "sh", "-c", "echo first; sleep 1; echo second; printf third")
+    cid = detached("--rm", "busybox", "sh", "-c", "echo first; sleep 3; echo second; printf third")
     res = pydock("logs", "-f", cid, timeout=30)
     assert (res.returncode, res.stdout) == (0, "first\nsecond\nthird"), res.stderr
 
