@@ -160,7 +160,7 @@ def test_logs_keep_a_line_without_newline(pydock, run):
 
 
 def test_attach_to_a_detached_container(pydock, detached):
-    cid = detached("busybox", "sh", "-c", "sleep 1; echo late-out; echo late-err >&2; exit 4")
+    cid = detached("busybox", "sh", "-c", "sleep 3; echo late-out; echo late-err >&2; exit 4")
     res = pydock("attach", cid, timeout=30)
     assert (res.returncode, res.stdout, res.stderr) == (4, "late-out\n", "late-err\n")
     res = pydock("attach", cid)

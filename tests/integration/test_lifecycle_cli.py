@@ -55,7 +55,7 @@ def test_wait(pydock, detached, create):
     res = pydock("wait", first, second, timeout=30)
     assert res.stdout == "3\n0\n"
     assert pydock("wait", create("busybox", "true")).stdout == "0\n"  # never started
-    removed_on_exit = detached("--rm", "busybox", "sh", "-c", "sleep 1; exit 4")
+    removed_on_exit = detached("--rm", "busybox", "sh", "-c", "sleep 3; exit 4")
     assert pydock("wait", removed_on_exit, timeout=30).stdout == "4\n"  # as docker wait does for --rm
     res = pydock("wait", "no-such-container")
     assert_one_line_error(res)
