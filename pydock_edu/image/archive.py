@@ -134,12 +134,13 @@ def _sha256(data):
 
 
 class _TarWriter:
-    """A tar stream written straight to a file descriptor; file bodies are copied by the kernel (sendfile)."""
+    """A tar stream written straight to a file descriptor; file bodies are copied by the kernel (sendfile).
+
+    Each member is a 512-byte ustar header, its content, and zeros up to a multiple of 512 bytes;
+    two zero blocks end the archive. The names here (``blobs/sha256/<64 hex>``) fit a header.
+    """
 
     def __init__(self, out):
-        import tarfile
-
-        self.tarfile = tarfile
         try:
             out.flush()
             self.fd = out.fileno()
@@ -156,24 +157,25 @@ class _TarWriter:
             view = view[os.write(self.fd, view):]
 
     def _header(self, name, kind, size=0):
-        info = self.tarfile.TarInfo(name)
-        info.type, info.size = kind, size
-        info.mode = 0o755 if kind == self.tarfile.DIRTYPE else 0o644
-        info.mtime = 0
-        self._write(info.tobuf(self.tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+        """A ustar header: name, mode, owner 0:0, size, time 0, type (``0`` file, ``5`` directory)."""
+        size_field = b"%011o\0" % size if size < 8 ** 11 else b"\x80" + size.to_bytes(11, "big")  # GNU base-256
+        header = b"".join([name.encode().ljust(100, b"\0"), b"%07o\0" % (0o755 if kind == b"5" else 0o644),
+                           b"0000000\0" * 2, size_field, b"00000000000\0", b" " * 8, kind, b"\0" * 100,
+                           b"ustar\x0000", b"\0" * 247])
+        self._write(header[:148] + b"%06o\0 " % sum(header) + header[156:])
 
     def directory(self, name):
-        self._header(name, self.tarfile.DIRTYPE)
+        self._header(name, b"5")
 
     def file(self, name, content):
         """Write a file whose content is ``bytes``, or the file at a path."""
         if isinstance(content, bytes):
-            self._header(name, self.tarfile.REGTYPE, len(content))
-            self._write(content)
             size = len(content)
+            self._header(name, b"0", size)
+            self._write(content)
         else:
             size = os.path.getsize(content)
-            self._header(name, self.tarfile.REGTYPE, size)
+            self._header(name, b"0", size)
             with open(content, "rb") as source:
                 self._copy(source, size)
         self._write(bytes(-size % 512))

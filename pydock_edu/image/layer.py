@@ -80,11 +80,16 @@ def safe_relpath(name, what="layer"):
 
 
 def _remove(path):
-    import shutil
+    """Remove whatever is at ``path`` (a directory with its contents), never following a symlink."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        import shutil
 
-    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
-    elif os.path.lexists(path):
+    else:
         os.unlink(path)
 
 
@@ -135,9 +140,13 @@ class Unpacker:
         if not self.replace_dirs:
             self._check_no_replace(path, rel, member)
         if member.isdir():
-            if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
-                _remove(path)
-            if not os.path.lexists(path):
+            try:
+                is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+            except FileNotFoundError:
+                is_dir = None
+            if is_dir is False:
+                os.unlink(path)  # a file or a symlink where the directory goes
+            if not is_dir:
                 os.mkdir(path, 0o700)
             self.times.append((path, member.mtime))
         elif member.isfile():
@@ -376,6 +385,13 @@ def _walk(directory, rel, skip, prune):
         if child in skip:
             continue
         yield child
-        if child not in prune and os.path.isdir(os.path.join(directory, child)) \
-                and not os.path.islink(os.path.join(directory, child)):
+        if child not in prune and _is_real_dir(os.path.join(directory, child)):
             yield from _walk(directory, child, skip, prune)
+
+
+def _is_real_dir(path):
+    """A directory, not a symlink to one (and not something removed meanwhile)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False

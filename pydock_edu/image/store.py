@@ -15,7 +15,7 @@ import os
 import time
 
 from .. import state
-from ..errors import Conflict, NotFound
+from ..errors import NotFound
 from ..timefmt import format_time
 from . import reference
 

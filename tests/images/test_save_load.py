@@ -224,3 +224,17 @@ def test_images_travel_between_pydock_and_docker(pydock, two_images, images, uni
     assert res.stdout == f"Loaded image: {unique}-docker:1\n", res.stderr
     ran = pydock("run", "--rm", "--network", "none", f"{unique}-docker:1", "echo", "from docker")
     assert ran.stdout == "from docker\n", ran.stderr
+
+
+def test_tar_headers_of_save_are_ustar_and_big_sizes_base_256():
+    from pydock_edu.image.archive import _TarWriter
+
+    out = io.BytesIO()
+    writer = _TarWriter(out)
+    writer.directory("blobs/")
+    writer._header("blobs/sha256/" + "a" * 64, b"0", 9 * 8 ** 11)  # more than ustar's 8 GiB
+    headers = out.getvalue()
+    first = tarfile.TarInfo.frombuf(headers[:512], "utf-8", "strict")
+    big = tarfile.TarInfo.frombuf(headers[512:1024], "utf-8", "strict")
+    assert (first.name, first.isdir(), first.mode) == ("blobs", True, 0o755)
+    assert (big.name, big.size, big.uid, big.mtime) == ("blobs/sha256/" + "a" * 64, 9 * 8 ** 11, 0, 0)
