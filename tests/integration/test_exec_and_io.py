@@ -27,7 +27,8 @@ def test_exec_sees_the_containers_pid_namespace(pydock, detached):
     rows = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in res.stdout.splitlines()[1:]}
     assert rows["1"] == "sh -c while true; do sleep 0.1; done"
     assert any(args == "ps -o pid,args" for args in rows.values())
-    res = pydock("exec", cid, "sh", "-c", "for f in self/ns/pid 1/ns/pid self/ns/mnt 1/ns/mnt; do readlink /proc/$f; done")
+    res = pydock("exec", cid, "sh", "-c",
+                 "for f in self/ns/pid 1/ns/pid self/ns/mnt 1/ns/mnt; do readlink /proc/$f; done")
     pid_self, pid_one, mnt_self, mnt_one = res.stdout.split()
     assert pid_self == pid_one and mnt_self == mnt_one
     assert pydock("exec", cid, "hostname").stdout == cid[:12] + "\n"

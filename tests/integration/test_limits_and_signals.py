@@ -195,7 +195,8 @@ def test_a_term_trap_exits_with_its_own_code(pydock, detached):
 
 
 def test_stop_signal_flag(pydock, detached):
-    cid = detached("--stop-signal", "USR1", "busybox", "sh", "-c", "trap 'exit 10' USR1; while true; do sleep 0.1; done")
+    cid = detached("--stop-signal", "USR1", "busybox", "sh", "-c",
+                   "trap 'exit 10' USR1; while true; do sleep 0.1; done")
     assert pydock("stop", cid, timeout=30).returncode == 0
     assert inspect(pydock, cid, "{{.State.ExitCode}}") == "10"
     cid = detached("busybox", "sh", "-c", "trap 'exit 11' HUP; while true; do sleep 0.1; done")

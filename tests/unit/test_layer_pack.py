@@ -38,7 +38,7 @@ def names(tar_bytes):
 
 
 def shape(tar_bytes):
-    """Each entry's name, type, mode and content (not times: unpack leaves directories with the time their entries were written)."""
+    """Each entry's name, type, mode and content (not its times: see ``test_unpack_keeps_the_times``)."""
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         return [(m.name, m.type, m.mode, m.linkname, tar.extractfile(m).read() if m.isreg() else None)
                 for m in tar.getmembers()]
@@ -79,6 +79,21 @@ def test_plain_tree_round_trip(tmp_path):
     assert stat.S_IMODE(os.stat(dest / "bin" / "tool").st_mode) == 0o755
     assert os.readlink(dest / "bin" / "alias") == "tool"
     assert os.stat(dest / "bin" / "hard").st_ino == os.stat(dest / "bin" / "tool").st_ino
+
+
+def test_unpack_keeps_the_times(tmp_path):
+    """Files and directories get the tar's mtimes, directories even after their entries are written."""
+    archive = make_tar([(entry("dir", tarfile.DIRTYPE, mode=0o755, mtime=1_000_000), None),
+                        (entry("dir/file", mtime=2_000_000), b"x"),
+                        (entry("dir/sub", tarfile.DIRTYPE, mode=0o755, mtime=3_000_000), None),
+                        (entry("dir/sub/inner", mtime=4_000_000), b"y")])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    unpack(io.BytesIO(archive), str(dest))
+    assert os.lstat(dest / "dir").st_mtime == 1_000_000
+    assert os.lstat(dest / "dir" / "file").st_mtime == 2_000_000
+    assert os.lstat(dest / "dir" / "sub").st_mtime == 3_000_000
+    assert os.lstat(dest / "dir" / "sub" / "inner").st_mtime == 4_000_000
 
 
 def test_pack_is_deterministic_and_skips_paths(tmp_path):
