@@ -8,13 +8,14 @@ The Dockerfile (FROM busybox, MAINTAINER, ENV, WORKDIR, COPY, RUN, EXPOSE, CMD) 
 2. cached: ``build`` again with nothing changed, every step a cache hit;
 
 each the median wall time of ``-n`` runs after two warm-up runs, from the CLI: ``pydock build -q`` beside
-``DOCKER_BUILDKIT=0 docker build -q``. Both RUN steps use their engine's default bridge; pydock is also
-shown with ``--network none``, and through the in-process ``Engine.build`` API (as the ``%%dockerfile``
-magic calls it).
+``DOCKER_BUILDKIT=0 docker build -q``, the two timed in turn, round after round, so both see the same load.
+Both RUN steps use their engine's default bridge; pydock is also shown with ``--network none``, and
+through the in-process ``Engine.build`` API (as the ``%%dockerfile`` magic calls it).
 
-pydock runs in a private network and mount namespace (the script re-runs that part of itself under
-``unshare``) with a state root and cgroup parent of its own. Docker is the reference engine of
-``../shared/tools/docker-reference.sh`` (image ``busybox:local``); without it pydock is measured alone. A
+The timing runs in a private network and mount namespace (the script re-runs that part of itself under
+``unshare``; the docker CLI still reaches dockerd through its socket), pydock with a state root and cgroup
+parent of its own. Docker is the reference engine of ``../shared/tools/docker-reference.sh`` (image
+``busybox:local``); without it pydock is measured alone. A
 dockerd this script started is stopped at the end (containerd goes with it). Before timing, pydock_edu is
 byte-compiled (this sandbox sets PYTHONDONTWRITEBYTECODE). Compare figures from one run only, on an
 otherwise idle machine.
@@ -33,7 +34,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench"))
 from bench_run import clean_up_pydock, dockerd_pids, ms, ratio, stop_dockerd  # noqa: E402
-from docker_reference import ensure_reference_docker, median_wall  # noqa: E402
+from docker_reference import ensure_reference_docker  # noqa: E402
 
 PYDOCK = os.path.join(os.path.dirname(sys.executable), "pydock")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else (shutil.which("docker") or "docker")
@@ -60,33 +61,48 @@ def make_context(base):
     return root
 
 
-def timings(command, root, n):
-    """Median seconds of a cold build (--no-cache) and of a fully cached one."""
-    cold = median_wall([*command, "--no-cache", root], n=n)
-    subprocess.run([*command, root], check=True, stdout=subprocess.DEVNULL)
-    cached = median_wall([*command, root], n=n)
-    return cold, cached
+def interleaved(commands, n):
+    """Median seconds of each command, timed in turn round after round (after two warm-up rounds),
+    so that pydock and Docker see the same load on the machine."""
+    times = {name: [] for name in commands}
+    for round_number in range(n + 2):
+        for name, command in commands.items():
+            begin = time.perf_counter()
+            subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True)
+            if round_number >= 2:
+                times[name].append(time.perf_counter() - begin)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
-# pydock, inside its own namespaces
+# Both engines, timed from inside pydock's own namespaces
 
 
-def pydock_part(args):
+def measure(args):
+    """Time every figure (runs under unshare); print them as one JSON line."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     os.environ["PYDOCK_ROOT"] = tempfile.mkdtemp(prefix="pydock-bench-build-", dir="/var/tmp")
     os.environ["PYDOCK_CGROUP_PARENT"] = f"pydock-bench-build-{os.getpid()}"
     sys.path.insert(0, REPO)
-    root = make_context("busybox")
-    results = {}
+    ours, theirs = make_context("busybox"), make_context("busybox:local")
+    pydock = [PYDOCK, "build", "-q", "-t", TAG]
+    docker = ["env", "DOCKER_BUILDKIT=0", DOCKER, "build", "-q", "-t", TAG]
     try:
         subprocess.run([PYDOCK, "image", "bootstrap", "busybox"], check=True, stdout=subprocess.DEVNULL)
-        command = [PYDOCK, "build", "-q", "-t", TAG]
-        results["cold"], results["cached"] = timings(command, root, args.n)
-        results["cold_none"], results["cached_none"] = timings([*command, "--network", "none"], root, args.n)
-        results["api_cold"], results["api_cached"] = engine_api(root, args.n)
+        cold = {"pydock": [*pydock, "--no-cache", ours],
+                "pydock_none": [*pydock, "--no-cache", "--network", "none", ours]}
+        cached = {"pydock": [*pydock, ours], "pydock_none": [*pydock, "--network", "none", ours]}
+        if args.docker:
+            cold["docker"], cached["docker"] = [*docker, "--no-cache", theirs], [*docker, theirs]
+        results = {"cold": interleaved(cold, args.n), "cached": interleaved(cached, args.n)}
+        results["api_cold"], results["api_cached"] = engine_api(ours, args.n)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(ours, ignore_errors=True)
+        shutil.rmtree(theirs, ignore_errors=True)
         clean_up_pydock()
+        if args.docker:
+            subprocess.run([DOCKER, "rmi", "-f", TAG], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run([DOCKER, "image", "prune", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(json.dumps(results))
 
 
@@ -108,45 +124,30 @@ def engine_api(root, n):
     return cold, cached
 
 
-def run_pydock_part(args):
+def run_measurements(args, docker):
     command = ["unshare", "--net", "--mount", "--propagation", "private", sys.executable, __file__,
-               "--pydock-part", "-n", str(args.n)]
+               "--measure", "-n", str(args.n)] + (["--docker"] if docker else [])
     out = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-# Docker, the reference
-
-
-def docker_part(args):
-    root = make_context("busybox:local")
-    env = dict(os.environ, DOCKER_BUILDKIT="0")
-    command = ["env", "DOCKER_BUILDKIT=0", DOCKER, "build", "-q", "-t", TAG]
-    try:
-        cold, cached = timings(command, root, args.n)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        subprocess.run([DOCKER, "rmi", "-f", TAG], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        subprocess.run([DOCKER, "image", "prune", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return {"cold": cold, "cached": cached}
 
 
 # The report
 
 
-def report(args, pydock, docker):
+def report(args, results):
     rows = [("what", "pydock", "Docker", "pydock/Docker")]
 
-    def row(label, ours, theirs):
+    def row(label, ours, theirs=None):
         rows.append((label, ms(ours), ms(theirs) if theirs is not None else "-",
                      ratio(ours, theirs) if theirs is not None else ""))
 
-    row(f"cold build (--no-cache), CLI, RUN on the bridge (median of {args.n})", pydock["cold"], docker.get("cold"))
-    row(f"cached rebuild, CLI (median of {args.n})", pydock["cached"], docker.get("cached"))
-    row("cold build, CLI, RUN with --network none", pydock["cold_none"], None)
-    row("cached rebuild, CLI, --network none", pydock["cached_none"], None)
-    row("cold build, in-process Engine.build", pydock["api_cold"], None)
-    row("cached rebuild, in-process Engine.build", pydock["api_cached"], None)
+    cold, cached = results["cold"], results["cached"]
+    row(f"cold build (--no-cache), CLI, RUN on the bridge (median of {args.n})", cold["pydock"], cold.get("docker"))
+    row(f"cached rebuild, CLI (median of {args.n})", cached["pydock"], cached.get("docker"))
+    row("cold build, CLI, RUN with --network none", cold["pydock_none"])
+    row("cached rebuild, CLI, --network none", cached["pydock_none"])
+    row("cold build, in-process Engine.build (bridge)", results["api_cold"])
+    row("cached rebuild, in-process Engine.build", results["api_cached"])
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip())
@@ -155,27 +156,26 @@ def report(args, pydock, docker):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=9, help="timed runs per figure (median)")
-    parser.add_argument("--pydock-part", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--docker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_build.py needs root (containers, namespaces, cgroups)")
-    if args.pydock_part:
-        pydock_part(args)
+    if args.measure:
+        measure(args)
         return
     subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(REPO, "pydock_edu")], check=True)
     already_running = dockerd_pids()
-    docker = {}
     try:
-        if ensure_reference_docker():
-            docker = docker_part(args)
-        else:
+        docker = ensure_reference_docker()
+        if not docker:
             print("bench: no reference Docker; measuring pydock alone", file=sys.stderr)
-        pydock = run_pydock_part(args)
+        results = run_measurements(args, docker)
     finally:
         started = dockerd_pids() - already_running
         if started:
             stop_dockerd(started)
-    report(args, pydock, docker)
+    report(args, results)
 
 
 if __name__ == "__main__":
