@@ -9,9 +9,11 @@ returns what the cell showed, in order, with the time each message arrived.
 import os
 import queue
 import re
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from jupyter_client import KernelManager
@@ -139,6 +141,30 @@ def _clean_up(request):
         if network["Name"] not in BUILTIN:
             networks.remove(network["Id"])
     networks.teardown()
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """An anonymous image registry (Debian's ``docker-registry``) on a free port of 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "registry.yml"
+    config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: "
+                      f"{tmp_path / 'blobs'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    process = subprocess.Popen(["/usr/bin/docker-registry", "serve", str(config)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, "the registry did not start"
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}"
+    process.kill()
+    process.wait()
 
 
 def sanitize(text):

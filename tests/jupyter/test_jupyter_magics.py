@@ -198,6 +198,21 @@ def test_long_work_shows_a_progress_bar_with_a_plain_summary(kernel, tmp_path):
     assert [c["data"] for _, kind, c in cell.outputs if kind == "update_display_data"][-1]["text/plain"] == "save: failed"
 
 
+def test_push_and_pull_show_their_layers_on_a_bar(kernel, registry, pydock, tmp_path):
+    name = f"{registry}/lab/layered:1"
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo mine > /mine\n")
+    pydock("build", "-q", "--network", "none", "-t", name, str(tmp_path), check=True)
+    for command, summary in (("push", "push: 2/2 layers done"), ("pull", "pull: 2/2 layers done")):
+        if command == "pull":
+            pydock("rmi", name, check=True)  # its own layer goes; busybox's stays
+        cell = kernel.run(f"%docker {command} {name}")
+        assert cell.status == "ok", cell.error()
+        final = [c["data"] for _, kind, c in cell.outputs if kind == "update_display_data"][-1]
+        assert final["text/plain"] == summary, cell.text()
+    assert any(line.endswith(": Pull complete") for line in cell.text().splitlines())
+    pydock("rmi", name)
+
+
 def test_build_quiet_returns_the_image_id(kernel, tmp_path, pydock):
     (tmp_path / "Dockerfile").write_text("FROM busybox\nENV QUIET=1\n")
     image = kernel.value(f"image = %docker build -q --network none -t quietly {tmp_path}\nimage")
