@@ -1,6 +1,7 @@
 """Every Dockerfile instruction: its effect in the built image's config and in a container run from it."""
 
 import json
+import os
 
 import pytest
 from build_helpers import steps
@@ -328,3 +329,20 @@ CMD ["sh"]
     assert created_by[2].startswith("/bin/sh -c #(nop) COPY file:") and created_by[2].endswith(" in / ")
     assert created_by[3:] == ["/bin/sh -c #(nop)  ENV K=v", "/bin/sh -c #(nop)  MAINTAINER someone"]
     assert sizes == ["0B", "9B", "5B", "0B", "0B"]
+
+
+@pytest.mark.parametrize("base", ["busybox", "scratch"])
+def test_a_run_layer_holds_only_what_the_command_wrote(context, build, pydock, base):
+    """Not the mount points the runtime made (/etc/hosts, /proc, /dev...), even on an empty base."""
+    from pydock_edu.image.store import ImageStore
+
+    root = context({"Dockerfile": f"""\
+FROM --platform=linux/amd64 {base}
+COPY --from=busybox /bin/busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "echo hi > /hello"]
+"""})
+    build(root, "-t", f"run-layer-{base}")
+    store = ImageStore()
+    image_id = store.resolve(f"run-layer-{base}")
+    top = store.layer_dir(store.layers(image_id)[-1])
+    assert sorted(os.listdir(top)) == ["hello"]
