@@ -65,7 +65,10 @@ class Engine:
 
     def container(self, ref):
         """The container named by full ID, name, or unique ID prefix."""
-        return self._refresh(container.load(self.resolve_container(ref)))
+        record = container.load(self.resolve_container(ref))
+        if record is None:  # its directory is being removed right now
+            raise NotFound(f"No such container: {ref}", 1)
+        return self._refresh(record)
 
     def resolve_container(self, ref):
         ids = self.container_ids()

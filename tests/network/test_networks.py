@@ -30,6 +30,7 @@ def http_get(url):
 
 
 def test_builtin_networks(networks):
+    had_bridge = "pydock0" in links()  # earlier tests of the session may have made it
     by_name = {n["Name"]: n for n in networks.list()}
     assert sorted(by_name) == ["bridge", "host", "none"]
     bridge = by_name["bridge"]
@@ -37,7 +38,7 @@ def test_builtin_networks(networks):
     assert bridge["IPAM"]["Config"] == [{"Subnet": "172.29.0.0/16", "Gateway": "172.29.0.1"}]
     assert bridge["Options"]["com.docker.network.bridge.name"] == "pydock0"
     assert (by_name["host"]["Driver"], by_name["none"]["Driver"]) == ("host", "null")
-    assert "pydock0" not in links()  # the bridge device comes with the first container
+    assert ("pydock0" in links()) == had_bridge  # listing makes no device: it comes with a container
     with pytest.raises(Conflict, match="^bridge is a pre-defined network and cannot be removed$"):
         networks.remove("bridge")
 
