@@ -7,7 +7,7 @@ so the shim recording an exit and the CLI stopping the container never overwrite
 
 import os
 
-from . import state
+from . import explain, state
 
 ACTIVE = ("running", "paused", "restarting")
 
@@ -50,9 +50,9 @@ def remove_files(container_id):
     import shutil
 
     record = load(container_id)
-    for path in (attach_socket(container_id),):
-        if os.path.exists(path):
-            os.unlink(path)
+    if os.path.exists(attach_socket(container_id)):
+        os.unlink(attach_socket(container_id))
+    explain.step("file", f"rm -r {directory(container_id)} (the writable layer, the log, the record)")
     shutil.rmtree(directory(container_id), ignore_errors=True)
     if record and record["HostConfig"].get("AutoRemove") and record.get("AnonymousVolumes"):
         from .volume.store import Volumes
