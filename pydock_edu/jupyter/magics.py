@@ -31,6 +31,7 @@ import threading
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.utils.text import DollarFormatter
 from traitlets import Bool
 
 from ..cli import flags
@@ -45,6 +46,7 @@ TABLES = {"container ls", "image ls", "image history", "container top", "network
 INSPECTS = {"inspect", "container inspect", "image inspect", "network inspect", "volume inspect"}
 PRINTS_ID = {"container create", "container commit", "image import"}
 LONG_WORK = {"pull", "push", "build", "save", "load"}  # last word of the command's name
+EXPANDER = DollarFormatter()  # IPython's own: $name, {expression}, nothing inside single quotes
 INTERRUPT_STOP_TIMEOUT = 2  # seconds between SIGINT and SIGKILL for containers stopped on interrupt
 
 
@@ -62,10 +64,10 @@ class DockerMagics(Magics):
     @line_magic
     @no_var_expand
     def docker(self, line):
-        """Run a pydock command line: ``%docker [--no-raise] [--show] run --rm busybox echo hi``.
+        """Run a pydock command line: ``%docker [--no-raise] [--show] run --rm busybox echo $name``.
 
-        ``$name`` and ``{expression}`` are replaced by Python values as in any line magic; Go
-        templates such as ``--format '{{.ID}}'`` are left as they are.
+        ``$name`` and ``{expression}`` are Python values, as in any line magic; a ``$NAME`` that is
+        no Python name is the environment variable, as in a shell (see :meth:`_words`).
         """
         words = self._words(line)
         raise_errors, show = self.raise_on_error, False
@@ -83,12 +85,21 @@ class DockerMagics(Magics):
         return result
 
     def _words(self, line):
-        """The line with Python values put in (``$name``, ``{expr}``), split as a shell would."""
+        """The line with values put in, split as a shell would.
+
+        As in any line magic, ``$name`` and ``{expression}`` take Python values from the code that
+        ran the magic. A ``$NAME`` that is no Python name takes the environment variable's value,
+        as a shell would give it (``$PWD`` is the kernel's working directory), so the tutorial's
+        ``-v $PWD:/backup`` works as written. Text in single quotes and Go templates such as
+        ``--format '{{.ID}}'`` are left as they are.
+        """
+        namespace = dict(os.environ, PWD=os.getcwd())
+        namespace.update(self.shell.user_ns)
+        namespace.update(sys._getframe(3).f_locals)  # past this method, the magic, and IPython's call
         protected = line.replace("{{", "{{{{").replace("}}", "}}}}")
-        # The namespace is that of the frame which called run_line_magic (or run_cell_magic):
-        # var_expand looks depth + 1 frames up, past this method, the magic and IPython's call.
-        expanded = self.shell.var_expand(protected, depth=3)
-        if expanded == protected:  # nothing to expand, or an expression failed: IPython then expands nothing
+        try:
+            expanded = EXPANDER.vformat(protected, args=[], kwargs=namespace)
+        except Exception:  # an expression that fails: IPython then takes the line as it is
             expanded = line
         try:
             return shlex.split(expanded)

@@ -123,6 +123,17 @@ def test_python_values_interpolate_and_go_templates_stay(kernel):
     assert cell.text() == "0\nfrom-a-function\n"
 
 
+def test_shell_variables_expand_as_in_a_terminal(kernel):
+    cell = kernel.run("import os\n"
+                      "os.environ['LAB_PLACE'] = 'from-the-environment'\n"
+                      "place = 'from-python'\n"
+                      "%docker run --rm --network none busybox echo $LAB_PLACE $place '$LAB_PLACE' $PWD\n"
+                      "print(os.getcwd())")
+    assert cell.status == "ok", cell.error()
+    echoed, cwd = cell.text().splitlines()
+    assert echoed == f"from-the-environment from-python $LAB_PLACE {cwd}"
+
+
 def test_show_displays_the_value_in_place(kernel):
     cell = kernel.run("%docker --show ps -a --format 'table {{.Names}}' --filter name=^nothing$\nNone")
     assert [bundle["text/plain"] for bundle in cell.data()] == ["NAMES\n"]
