@@ -103,10 +103,8 @@ def destination_info(path, container=None):
             return _missing_destination(path, container)
         if not stat.S_ISLNK(st.st_mode):
             if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-                raise PydockError(f'destination "{container}:{original}" must be a directory or a regular file: '
-                                  "got a device" if container else
-                                  f'invalid output path: "{original}" must be a directory or a regular file: '
-                                  "got a device", 1)
+                what = f'destination "{container}:{original}"' if container else f'invalid output path: "{original}"'
+                raise PydockError(f"{what} must be a directory or a regular file: got a device", 1)
             return CopyInfo(path, exists=True, is_dir=stat.S_ISDIR(st.st_mode))
         target = os.readlink(path)
         path = target if target.startswith("/") else posixpath.join(split_path(path)[0], target)

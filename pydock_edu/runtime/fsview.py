@@ -14,8 +14,8 @@ the container's root filesystem its own root with chroot(2):
 
 Once inside, the helper neither imports a module nor looks up a user name: both could load code
 from the container's files (a container's libnss once ran in ``docker cp``, CVE-2019-14271).
-It speaks through three channels: the tar stream on stdin or stdout, and JSON lines on a status
-pipe (``{"stat": ...}`` before a stream, ``{"error": ..., "code": ...}`` when it fails).
+It speaks through two channels: the tar stream (on its stdin or stdout) and a status pipe of JSON
+lines (``{"stat": ...}`` before a stream, ``{"error": ..., "code": ...}`` when it fails).
 """
 
 import json
@@ -77,27 +77,30 @@ class Helper:
         line = self.status.readline()
         message = json.loads(line) if line else {}
         if "error" in message:
-            self.finish()
+            self._wait()
             raise PydockError(message["error"], message["code"])
         return message
 
     def finish(self):
         """Wait for the helper; raise what it reported, if anything."""
-        rest = self.status.read()
+        messages = [json.loads(line) for line in self.status.read().splitlines()]
+        self._wait()
+        for message in messages:
+            if "error" in message:
+                raise PydockError(message["error"], message["code"])
+        if self.process.returncode != 0:
+            raise PydockError(f"the file system helper failed (exit code {self.process.returncode})")
+
+    def _wait(self):
+        """Reap the helper and pass its explain steps on."""
         self.status.close()
-        code = self.process.wait()
+        self.process.wait()
         if self.explain_fd is not None:
             from ..engine import _relay_explain
 
             _relay_explain(self.explain_fd, block=True)
             os.close(self.explain_fd)
             self.explain_fd = None
-        for line in rest.splitlines():
-            message = json.loads(line)
-            if "error" in message:
-                raise PydockError(message["error"], message["code"])
-        if code != 0:
-            raise PydockError(f"the file system helper failed (exit code {code})")
 
 
 def export(engine, record, out):
@@ -200,7 +203,7 @@ def _enter_stopped(root):
 
         linux.mount("overlay", overlay["merged"], "overlay", 0, overlay_options(overlay))
     else:  # the upper dir as the top lower layer: the kernel writes nothing at all
-        lower = [overlay["upper"], *overlay["lower"]] or [overlay["upper"]]
+        lower = [overlay["upper"], *overlay["lower"]]
         if len(lower) == 1:
             lower.append(overlay["empty"])  # overlayfs wants two lower dirs when it has no upper
         linux.mount("overlay", overlay["merged"], "overlay", linux.MS_RDONLY, "lowerdir=" + ":".join(lower))

@@ -177,6 +177,22 @@ def test_copy_errors_without_a_container(pydock, tmp_path):
     assert (res.returncode, res.stderr) == (1, "Error: No such container: no-such-container\n")
 
 
+@pytest.mark.parametrize("running", [False, True])
+def test_copy_in_and_out_of_a_volume(pydock, containers, unique, tmp_path, running):
+    """A copy into a volume's path lands in the volume, whether the container runs or not."""
+    volume = unique + "vol"
+    command = ["sh", "-c", "sleep 600"] if running else ["true"]
+    containers.run("--name", unique, "-v", f"{volume}:/data", "busybox", *command, detach=running)
+    (tmp_path / "in").write_text("into the volume\n")
+    cp(pydock, tmp_path / "in", f"{unique}:/data/in", check=True)
+    cp(pydock, f"{unique}:/data/in", tmp_path / "out", check=True)
+    assert (tmp_path / "out").read_text() == "into the volume\n"
+    mountpoint = pydock("volume", "inspect", "-f", "{{.Mountpoint}}", volume).stdout.strip()
+    assert open(os.path.join(mountpoint, "in")).read() == "into the volume\n"
+    pydock("rm", "-f", unique, check=True)
+    pydock("volume", "rm", volume, check=True)
+
+
 # Crafted symlinks: the container's paths never reach the host's files
 
 
