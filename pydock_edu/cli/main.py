@@ -108,6 +108,8 @@ def find_command(argv):
         if len(argv) < 2 or argv[1] in ("--help", "-h"):
             return _group_help(first), []
         name = f"{first} {argv[1]}"
+        if name not in COMMANDS and name not in ALIASES and argv[1] in MODULES:
+            __import__(f"pydock_edu.cli.{MODULES[argv[1]]}")  # e.g. "image pull" lives with "pull"
         name = ALIASES.get(name, name)
         if name not in COMMANDS:
             raise PydockError(f"unknown command \"{argv[1]}\" for \"pydock {first}\"", 1)

@@ -82,7 +82,7 @@ def progress_for(stream):
 
 @command("pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
          [flag("-a, --all-tags", help="Download all tagged images in the repository"),
-          flag("-q, --quiet", help="Suppress verbose output")], min_args=1, max_args=1)
+          flag("-q, --quiet", help="Suppress verbose output")], aliases=["image pull"], min_args=1, max_args=1)
 def pull(ctx, options, args):
     from ..image import distribution, reference
 
@@ -117,7 +117,7 @@ def pull_if_missing(ctx, name):
 
 @command("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry",
          [flag("-a, --all-tags", help="Push all tags of an image to the repository"),
-          flag("-q, --quiet", help="Suppress verbose output")], min_args=1, max_args=1)
+          flag("-q, --quiet", help="Suppress verbose output")], aliases=["image push"], min_args=1, max_args=1)
 def push(ctx, options, args):
     from ..image import distribution
 
