@@ -7,10 +7,6 @@ own shim process (:mod:`.runtime.shim`).
 """
 
 import os
-import re
-import select
-import signal
-import socket
 import time
 
 from . import container, events, explain, state
@@ -88,6 +84,8 @@ class Engine:
 
     def _refresh(self, record):
         """Make a record tell the truth: a container whose shim has died is not running."""
+        import signal
+
         if record is None or record["State"]["Status"] not in container.ACTIVE:
             return record
         if _shim_alive(record.get("Shim")):
@@ -115,7 +113,6 @@ class Engine:
 
     def create(self, body, name=None):
         """Create a container from a Docker-style create body; return its ID."""
-        from .image import reference
         from .volume.mounts import container_mounts
 
         image_name = body.get("Image") or ""
@@ -172,6 +169,8 @@ class Engine:
 
     def _claim_name(self, name, cid):
         """Take a name for a new container (under the store lock)."""
+        import re
+
         taken = {}
         for other in self.container_ids():
             record = container.load(other)
@@ -203,6 +202,8 @@ class Engine:
 
     def start(self, ref, attach=None, console_size=None):
         """Start a container. With ``attach`` (an :class:`Attachment`), stream its I/O there."""
+        import socket
+
         cid = self.resolve_container(ref)
         record = self._refresh(container.load(cid))
         if record["State"]["Running"]:
@@ -379,6 +380,8 @@ class Engine:
 
     def attach(self, ref, attachment):
         """Connect ``attachment`` to a running container's attach socket."""
+        import socket
+
         record = self.container(ref)
         if not record["State"]["Running"]:
             raise Conflict("You cannot attach to a stopped container, start it first")
@@ -389,6 +392,8 @@ class Engine:
     # Stopping
 
     def kill(self, ref, sig="KILL"):
+        import signal
+
         from .runtime import linux
 
         record = self.container(ref)
@@ -403,6 +408,8 @@ class Engine:
 
     def stop(self, ref, timeout=None, sig=None):
         """Send the stop signal (SIGTERM), wait ``timeout`` seconds, then SIGKILL; wait for the exit."""
+        import signal
+
         from .runtime import linux
 
         record = self.container(ref)
@@ -860,6 +867,8 @@ def _require_privileges():
 
 def parse_signal(sig):
     """A signal given as ``KILL``, ``SIGKILL`` or ``9``."""
+    import signal
+
     if isinstance(sig, int):
         return sig
     text = str(sig).upper()
@@ -934,6 +943,8 @@ def _new_record(cid, name, image_id, image_name, config, host, path, images):
 
 def _write_etc_files(path, hostname, network_mode):
     """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, bind-mounted at start."""
+    import re
+
     with open(f"{path}/hostname", "w") as f:
         f.write(hostname + "\n")
     if network_mode == "host":
@@ -970,6 +981,8 @@ def _shim_alive(shim):
 
 def _wait_pid(pid, timeout):
     """Wait until process ``pid`` (not our child) exits; False on timeout."""
+    import select
+
     if not pid:
         return True
     try:
@@ -985,6 +998,8 @@ def _wait_pid(pid, timeout):
 
 def _receive(sync, explain_fd):
     """Read one JSON line from the shim, relaying its explain steps meanwhile."""
+    import select
+
     import json
 
     data = b""

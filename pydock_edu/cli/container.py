@@ -2,7 +2,6 @@
 
 import json
 import os
-import sys
 
 from ..errors import InvalidArgument, PydockError
 from .flags import flag

@@ -430,7 +430,7 @@ def test_the_error_corpus_is_large_enough():
     assert len(list(_corpus())) >= 15
 
 
-@pytest.mark.parametrize("text, line, message", _corpus())
+@pytest.mark.parametrize("text, line, message", list(_corpus()))
 def test_error_corpus(text, line, message):
     with pytest.raises(DockerfileError) as caught:
         parse(text)
