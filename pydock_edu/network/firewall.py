@@ -15,8 +15,6 @@ two inserted its jump last. On Debian ``iptables`` is iptables-nft: the same rul
 rules in the ``ip nat`` and ``ip filter`` tables, next to Docker's.
 """
 
-import shlex
-import subprocess
 
 from .. import explain
 from ..errors import PydockError
@@ -148,11 +146,15 @@ def _run(*args):
     explain.step("iptables", " ".join(["iptables", "-w", *args]))
     result = _iptables(*args)
     if result.returncode != 0:
+        import shlex
+
         raise PydockError(f"iptables {shlex.join(args)} failed: {result.stderr.strip()}")
 
 
 def _iptables(*args):
     """Run ``iptables -w`` (wait for the xtables lock rather than fail)."""
+    import subprocess
+
     try:
         return subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
     except FileNotFoundError:

@@ -15,12 +15,11 @@ share a user-defined network with it. Records change under ``<root>/network.lock
 own, so the engine may call in while holding its own ``lock``.
 """
 
-import datetime
 import ipaddress
 import os
-import secrets
 
 from .. import state
+from ..timefmt import format_time
 from ..errors import Conflict, InvalidArgument, NotFound, PydockError
 from . import bridge, firewall, hosts, ipam, netlink, netns, ports, sysctl, veth
 
@@ -144,7 +143,7 @@ class Networks:
                 )
             endpoint = {
                 "Name": name, "Hostname": config.get("Hostname") or cid[:12], "Aliases": list(aliases),
-                "EndpointID": secrets.token_hex(32), "Pid": pid, "RequestedIP": ip or "",
+                "EndpointID": os.urandom(32).hex(), "Pid": pid, "RequestedIP": ip or "",
                 "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
                 "Interface": "", "HostVeth": "", "Ports": [],
                 "ExposedPorts": sorted(config.get("ExposedPorts") or {}),
@@ -358,9 +357,8 @@ def _bridge_of(record):
 
 
 def _new_record(name, driver, ipam_config, internal, labels):
-    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
     return {
-        "Name": name, "Id": secrets.token_hex(32), "Created": created.replace("+00:00", "Z"),
+        "Name": name, "Id": os.urandom(32).hex(), "Created": format_time(),
         "Scope": "local", "Driver": driver, "EnableIPv6": False,
         "IPAM": {"Driver": "default", "Options": {}, "Config": ipam_config},
         "Internal": bool(internal), "Attachable": False, "Ingress": False,

@@ -7,7 +7,7 @@ When either end is deleted, or its namespace dies with the container, the kernel
 """
 
 import errno
-import secrets
+import os
 
 from .. import explain
 from . import netlink
@@ -15,7 +15,7 @@ from . import netlink
 
 def new_names():
     """A fresh (host end, temporary peer) name pair, both under the 15-character limit."""
-    suffix = secrets.token_hex(4)[:7]
+    suffix = os.urandom(4).hex()[:7]
     return f"veth{suffix}", f"vpeer{suffix}"
 
 
