@@ -4,6 +4,8 @@ Everything here is ordinary Python and Linux: the registry is Debian's ``docker-
 (the reference implementation of the registry HTTP API) listening on a free port of 127.0.0.1.
 """
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -64,28 +66,32 @@ class LocalRegistry:
         config = os.path.join(self.dir, "config.yml")
         with open(config, "w") as f:
             f.write(CONFIG.format(data=os.path.join(self.dir, "data"), port=self.port, htpasswd=htpasswd))
-        log = open(os.path.join(self.dir, "registry.log"), "w")
-        self.process = subprocess.Popen([REGISTRY_PROGRAM, "serve", config], stdout=log, stderr=log,
-                                        stdin=subprocess.DEVNULL)
-        log.close()
+        log_path = os.path.join(self.dir, "registry.log")
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen([REGISTRY_PROGRAM, "serve", config], stdout=log, stderr=log,
+                                            stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while self.status("/v2/") is None:
             if self.process.poll() is not None or time.monotonic() > deadline:
+                with open(log_path) as log:
+                    said = log.read().strip()[-500:]
                 self.stop()
-                raise RuntimeError(f"the registry did not start (see {REGISTRY_PROGRAM} serve)")
+                raise RuntimeError(f"{REGISTRY_PROGRAM} serve did not answer on {self.address}: {said}")
             time.sleep(0.05)
         return self
 
-    def status(self, path, auth=False):
-        """The HTTP status of ``GET path`` (with the lab's credentials if ``auth``), or None if nothing answers."""
+    def _get(self, path, auth):
+        """Open ``GET path`` on the registry, with the lab's credentials (HTTP basic auth) if ``auth``."""
         request = urllib.request.Request(f"http://{self.address}{path}")
         if auth:
-            import base64
-
             token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
+        return urllib.request.urlopen(request, timeout=5)
+
+    def status(self, path, auth=False):
+        """The HTTP status of ``GET path``, or None if nothing answers."""
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:
+            with self._get(path, auth) as response:
                 return response.status
         except urllib.error.HTTPError as e:
             return e.code
@@ -94,13 +100,7 @@ class LocalRegistry:
 
     def get_json(self, path):
         """``GET path`` with the lab's credentials, parsed as JSON."""
-        import base64
-        import json
-
-        request = urllib.request.Request(f"http://{self.address}{path}")
-        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with self._get(path, auth=True) as response:
             return json.load(response)
 
     def stop(self):
