@@ -277,12 +277,16 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench_run.py needs root (namespaces, overlayfs, cgroups)")
     subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(REPO, "pydock_edu")], check=True)
+    load_before = os.getloadavg()[0]
     before = dockerd_pids()
     have_docker = not args.no_docker and ensure_reference_docker()
     started_here = dockerd_pids() - before
     docker = {}
+    version = ""
     try:
         if have_docker:
+            version = subprocess.run([DOCKER, "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                                     text=True).stdout.strip()
             for network in ("default", "none"):
                 docker[f"cli_{network}"] = docker_cli_median(args.n, network)
         pydock = run_pydock_part(args)
@@ -292,11 +296,9 @@ def main():
         if started_here:
             stop_dockerd(started_here)
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')} on {os.uname().nodename}, {os.cpu_count()} CPUs, "
-          f"kernel {os.uname().release}, load average {os.getloadavg()[0]:.2f}"
+          f"kernel {os.uname().release}, load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
           + ("" if have_docker else "; no reference Docker"))
     if have_docker:
-        version = subprocess.run([DOCKER, "version", "--format", "{{.Server.Version}}"], capture_output=True,
-                                 text=True).stdout.strip()
         print(f"Docker {version} (dockerd {'started and stopped by this run' if started_here else 'already running'})")
     print()
     report(args, pydock, docker)
