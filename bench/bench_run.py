@@ -35,7 +35,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench"))
-from docker_reference import ensure_reference_docker, median_wall, pss_kib  # noqa: E402
+from docker_reference import ensure_reference_docker, median_wall, pss_kib
 
 PYDOCK = os.path.join(os.path.dirname(sys.executable), "pydock")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else (shutil.which("docker") or "docker")
@@ -130,9 +130,9 @@ def clean_up_pydock():
     """Remove what the benchmark made: containers, the state root, the cgroup parent."""
     import glob
 
-    ids = subprocess.run([PYDOCK, "ps", "-aq"], capture_output=True, text=True).stdout.split()
+    ids = subprocess.run([PYDOCK, "ps", "-aq"], capture_output=True, text=True, check=False).stdout.split()
     if ids:
-        subprocess.run([PYDOCK, "rm", "-f", *ids], stdout=subprocess.DEVNULL)
+        subprocess.run([PYDOCK, "rm", "-f", *ids], stdout=subprocess.DEVNULL, check=False)
     parent = os.environ["PYDOCK_CGROUP_PARENT"]
     for directory in glob.glob(f"/sys/fs/cgroup/*/{parent}") + glob.glob(f"/sys/fs/cgroup/{parent}"):
         try:
@@ -184,7 +184,7 @@ def docker_idle(count):
         return docker_shims()[cid], pid
 
     try:
-        ids, elapsed, memory, lost = idle_containers(start_one, count, shim_and_process)
+        _, elapsed, memory, lost = idle_containers(start_one, count, shim_and_process)
     finally:
         clean_up_docker()
     return {"start_all": elapsed, "memory": memory, "mem_available_lost": lost}
@@ -192,13 +192,13 @@ def docker_idle(count):
 
 def clean_up_docker():
     ids = subprocess.run([DOCKER, "ps", "-aq", "--filter", f"label={BENCH_LABEL}"], capture_output=True,
-                         text=True).stdout.split()
+                         text=True, check=False).stdout.split()
     if ids:
-        subprocess.run([DOCKER, "rm", "-f", *ids], stdout=subprocess.DEVNULL)
+        subprocess.run([DOCKER, "rm", "-f", *ids], stdout=subprocess.DEVNULL, check=False)
 
 
 def dockerd_pids():
-    out = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True, check=False).stdout
     return {int(pid) for pid in out.split()}
 
 
@@ -286,7 +286,7 @@ def main():
     try:
         if have_docker:
             version = subprocess.run([DOCKER, "version", "--format", "{{.Server.Version}}"], capture_output=True,
-                                     text=True).stdout.strip()
+                                     text=True, check=True).stdout.strip()
             for network in ("default", "none"):
                 docker[f"cli_{network}"] = docker_cli_median(args.n, network)
         pydock = run_pydock_part(args)

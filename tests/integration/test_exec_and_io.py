@@ -54,7 +54,13 @@ def test_exec_detached_runs_in_the_background(pydock, detached):
     res = pydock("exec", "-d", cid, "sh", "-c", "sleep 0.3; echo done > /tmp/exec-d")
     assert res.returncode == 0 and res.stdout == ""
     marker = os.path.join(container_dir(cid), "diff", "tmp", "exec-d")
-    wait_for(lambda: os.path.exists(marker) and open(marker).read() == "done\n")
+    def written():
+        if not os.path.exists(marker):
+            return False
+        with open(marker) as f:
+            return f.read() == "done\n"
+
+    wait_for(written)
 
 
 def test_exec_joins_the_containers_cgroup(pydock, detached):

@@ -45,8 +45,8 @@ def test_twenty_parallel_runs(pydock, busybox_image):
         assert (res.returncode, res.stdout, res.stderr) == (0, f"run-{i}\n", ""), res
     assert pydock("ps", "-aq").stdout == ""
     assert store_files() == [] and session_cgroups() == []
-    actions = [e["Action"] for e in map(json.loads, open(os.path.join(os.environ["PYDOCK_ROOT"], "events.jsonl")))
-               if e["timeNano"] / 1e9 >= since and e["Type"] == "container"]
+    with open(os.path.join(os.environ["PYDOCK_ROOT"], "events.jsonl")) as f:
+        actions = [e["Action"] for e in map(json.loads, f) if e["timeNano"] / 1e9 >= since and e["Type"] == "container"]
     for action in ("create", "start", "die", "destroy"):
         assert actions.count(action) == 20, (action, actions)
 
@@ -111,7 +111,7 @@ def test_an_attached_run_reports_the_exit_of_a_killed_shim(busybox_image):
     process = subprocess.Popen([PYDOCK, "run", "--name", "attached", "--network", "none", "busybox", "sleep", "300"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cid = wait_for(lambda: subprocess.run([PYDOCK, "ps", "-q", "--no-trunc", "-f", "name=attached"],
-                                          capture_output=True, text=True).stdout.strip())
+                                          capture_output=True, text=True, check=True).stdout.strip())
     shim = shim_of(cid)
     os.kill(shim, signal.SIGKILL)
     process.communicate(timeout=30)

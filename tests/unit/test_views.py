@@ -8,7 +8,12 @@ import pytest
 
 from pydock_edu.cli.container import PS_DEFAULT, PS_HEADERS, _matches
 from pydock_edu.cli.table import render_table
-from pydock_edu.cli.views import command_text, container_row, inspect_container, ports_text
+from pydock_edu.cli.views import (
+    command_text,
+    container_row,
+    inspect_container,
+    ports_text,
+)
 from pydock_edu.errors import InvalidArgument
 from pydock_edu.timefmt import ZERO, format_time
 
