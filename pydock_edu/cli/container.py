@@ -563,10 +563,11 @@ def export(ctx, options, args):
          aliases=["cp"], min_args=2, max_args=2)
 def cp(ctx, options, args):
     from .files import binary_stdin
+    from .main import is_terminal
     from .table import human_size
 
     ctx.stdout.flush()
     size = ctx.engine.copy(args[0], args[1], follow=options["follow_link"], archive=options["archive"],
                            stdin=binary_stdin(ctx), stdout=ctx.binary_stdout() or ctx.stdout)
-    if not options["quiet"] and args[1] != "-" and ctx.stderr.isatty():
+    if not options["quiet"] and args[1] != "-" and is_terminal(ctx.stderr):
         ctx.err(f"Successfully copied {human_size(size)} to {args[1]}")

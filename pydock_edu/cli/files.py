@@ -4,6 +4,7 @@ import contextlib
 import os
 
 from ..errors import PydockError
+from .main import is_terminal
 
 
 @contextlib.contextmanager
@@ -12,7 +13,7 @@ def output_file(ctx, path):
     as Docker does) or standard output, which must not be a terminal."""
     if not path:
         out = ctx.binary_stdout() or ctx.stdout
-        if _isatty(out):
+        if is_terminal(out):
             raise PydockError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1)
         ctx.stdout.flush()
         yield out
@@ -35,8 +36,3 @@ def binary_stdin(ctx):
     return getattr(ctx.stdin, "buffer", ctx.stdin)
 
 
-def _isatty(stream):
-    try:
-        return os.isatty(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False

@@ -95,6 +95,14 @@ class Context:
         return getattr(self.stdout, "buffer", None)
 
 
+def is_terminal(stream):
+    """Whether ``stream`` is a terminal (a notebook's output stream is not, nor is a pipe)."""
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def find_command(argv):
     """Return (Command, remaining argv) for a command line, importing only the module needed."""
     if not argv:

@@ -5,6 +5,7 @@
 
 from ..errors import InvalidArgument, NotFound, PydockError
 from .flags import flag
+from .main import is_terminal
 from .registry import command
 
 BAR_WIDTH = 50
@@ -73,11 +74,7 @@ def progress_bar(current, total):
 
 def progress_for(stream):
     """Live lines on a terminal, plain lines elsewhere (a pipe, a file, a notebook's stream)."""
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return TerminalProgress(stream) if tty else LineProgress(stream)
+    return TerminalProgress(stream) if is_terminal(stream) else LineProgress(stream)
 
 
 @command("pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
@@ -159,7 +156,7 @@ def _prompt(ctx, username, password):
     """Ask on the terminal for what the flags did not give."""
     import getpass
 
-    if not _is_tty(ctx.stdin):
+    if not is_terminal(ctx.stdin):
         raise PydockError("Cannot perform an interactive login from a non TTY device", 1)
     if not username:
         ctx.stdout.write("Username: ")
@@ -174,11 +171,6 @@ def _prompt(ctx, username, password):
     return username, password
 
 
-def _is_tty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 @command("logout", "[SERVER]", "Log out from a registry", max_args=1)

@@ -127,12 +127,20 @@ class Cgroup:
         self._wait_frozen(True)
 
     def thaw(self):
-        """Let the processes of the cgroup run again, as ``unpause`` does."""
-        if self.v2:
-            write(os.path.join(self._dir("freezer"), "cgroup.freeze"), 0)
-        else:
-            write(os.path.join(self._dir("freezer"), "freezer.state"), "THAWED")
-        self._wait_frozen(False)
+        """Let the processes of the cgroup run again, as ``unpause`` does.
+
+        The cgroup may vanish meanwhile (its container died and the shim removed it): then there is
+        nothing left to thaw.
+        """
+        try:
+            if self.v2:
+                write(os.path.join(self._dir("freezer"), "cgroup.freeze"), 0)
+            else:
+                write(os.path.join(self._dir("freezer"), "freezer.state"), "THAWED")
+            self._wait_frozen(False)
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENODEV):
+                raise
 
     def _wait_frozen(self, frozen):
         if linux.RECORD_ONLY:
