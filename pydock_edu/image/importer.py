@@ -15,14 +15,19 @@ CHANGEABLE = ("cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", 
               "stopsignal")
 
 
-def import_tar(engine, stream, tag=None, changes=(), message="", comment="Imported from -"):
-    """Store the root filesystem tar read from ``stream`` as an image; return its ID."""
+def import_tar(engine, stream, tag=None, changes=(), message="", comment="Imported from -", created=None):
+    """Store the root filesystem tar read from ``stream`` as an image; return its ID.
+
+    ``created`` (epoch seconds, default now) dates the image; the same tar with the same date and
+    changes gives the same image ID.
+    """
     images = engine.images
     config = apply_changes({}, changes)
     diff_id = images.add_layer(stream)
-    history = [{"created": image_store.format_time(time.time()), "created_by": "",
+    created = time.time() if created is None else created
+    history = [{"created": image_store.format_time(created), "created_by": "",
                 "comment": message or comment}]
-    new = image_store.new_config([diff_id], config, history)
+    new = image_store.new_config([diff_id], config, history, created=created)
     new["comment"] = message or comment  # what ``image inspect`` shows as Comment, as Docker sets it
     image_id = images.put_config(new)
     if tag:
@@ -31,7 +36,7 @@ def import_tar(engine, stream, tag=None, changes=(), message="", comment="Import
     return image_id
 
 
-def import_directory(engine, directory, tag=None, changes=(), comment=""):
+def import_directory(engine, directory, tag=None, changes=(), comment="", created=None):
     """Import a directory as if it had been tarred up first."""
     import io
 
@@ -40,7 +45,7 @@ def import_directory(engine, directory, tag=None, changes=(), comment=""):
     data = io.BytesIO()
     layer.pack(directory, data)
     data.seek(0)
-    return import_tar(engine, io.BufferedReader(data), tag, changes, comment=comment)
+    return import_tar(engine, io.BufferedReader(data), tag, changes, comment=comment, created=created)
 
 
 def apply_changes(config, changes):
