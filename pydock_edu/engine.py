@@ -122,6 +122,8 @@ class Engine:
         image_config = self.images.config(image_id).get("config") or {}
         host = dict(body.get("HostConfig") or {})
         config = _merge_config(body, image_config)
+        if config.get("StopSignal"):
+            parse_signal(config["StopSignal"])  # refused now, not when the container is stopped
         if host.get("Memory") and host["Memory"] < MIN_MEMORY:
             raise InvalidArgument("Minimum memory limit allowed is 6MB")
         network_mode = host.get("NetworkMode") or "default"
