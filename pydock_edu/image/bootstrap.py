@@ -64,12 +64,14 @@ def bootstrap_busybox(engine, tag="busybox:latest"):
         rootfs = os.path.join(work, "rootfs")
         os.mkdir(rootfs)
         build_rootfs(rootfs)
-        # Every file dated like the host's busybox: the same binary always gives the same image ID.
+        # Every file dated like the host's busybox: the same binary always gives the same layer,
+        # which the store keeps once however often the image is made (as ``import``, each time
+        # a new image, dated now).
         when = os.stat(find_busybox()).st_mtime
         for path in [rootfs, *_every_path(rootfs)]:
             os.utime(path, (when, when), follow_symlinks=False)
         return importer.import_directory(engine, rootfs, tag, changes=['CMD ["sh"]'],
-                                         comment="pydock image bootstrap busybox", created=int(when))
+                                         comment="pydock image bootstrap busybox")
 
 
 def _every_path(directory):

@@ -15,16 +15,12 @@ CHANGEABLE = ("cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", 
               "stopsignal")
 
 
-def import_tar(engine, stream, tag=None, changes=(), message="", comment="Imported from -", created=None):
-    """Store the root filesystem tar read from ``stream`` as an image; return its ID.
-
-    ``created`` (epoch seconds, default now) dates the image; the same tar with the same date and
-    changes gives the same image ID.
-    """
+def import_tar(engine, stream, tag=None, changes=(), message="", comment="Imported from -"):
+    """Store the root filesystem tar read from ``stream`` as an image; return its ID."""
     images = engine.images
     config = apply_changes({}, changes)
     diff_id = images.add_layer(stream)
-    created = time.time() if created is None else created
+    created = time.time()
     history = [{"created": image_store.format_time(created), "created_by": "",
                 "comment": message or comment}]
     new = image_store.new_config([diff_id], config, history, created=created)
@@ -36,7 +32,7 @@ def import_tar(engine, stream, tag=None, changes=(), message="", comment="Import
     return image_id
 
 
-def import_directory(engine, directory, tag=None, changes=(), comment="", created=None):
+def import_directory(engine, directory, tag=None, changes=(), comment=""):
     """Import a directory as if it had been tarred up first."""
     import io
 
@@ -45,7 +41,7 @@ def import_directory(engine, directory, tag=None, changes=(), comment="", create
     data = io.BytesIO()
     layer.pack(directory, data)
     data.seek(0)
-    return import_tar(engine, io.BufferedReader(data), tag, changes, comment=comment, created=created)
+    return import_tar(engine, io.BufferedReader(data), tag, changes, comment=comment)
 
 
 def apply_changes(config, changes):
