@@ -217,14 +217,17 @@ class Unpacker:
             os.utime(path, (mtime, mtime), follow_symlinks=False)
 
 
-def read_members(stream, unpacker, what="layer"):
-    """Feed every entry of the tar ``stream`` to ``unpacker``; archive errors become one clear line."""
+def read_members(stream, unpacker, what="layer", mode="r|"):
+    """Feed every entry of the tar ``stream`` to ``unpacker``; archive errors become one clear line.
+
+    ``mode`` is tarfile's: ``r|*`` also undoes gzip, bzip2 or xz compression.
+    """
     import gzip
     import tarfile
     import zlib
 
     try:
-        with tarfile.open(fileobj=stream, mode="r|", copybufsize=CHUNK) as archive:
+        with tarfile.open(fileobj=stream, mode=mode, copybufsize=CHUNK) as archive:
             for member in archive:
                 unpacker.add(archive, member)
         unpacker.finish()

@@ -251,7 +251,7 @@ def test_add_archive_cannot_write_outside_its_destination(context, build):
     root = context({"Dockerfile": "FROM busybox\nADD evil.tar /x/\n", "evil.tar": data.getvalue()})
     res = build(root, check=False)
     assert res.returncode == 1
-    assert "ADD failed: invalid tar archive: 'escape/passwd' would be written through a link or file" in res.stderr
+    assert "ADD failed: invalid tar archive: 'escape/passwd' would be written through a link or a file" in res.stderr
 
 
 def test_add_url_from_a_local_server(context, build, run, tmp_path):
