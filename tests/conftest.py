@@ -272,6 +272,26 @@ def busybox_image():
     return "busybox"
 
 
+@pytest.fixture
+def run(pydock, busybox_image):
+    """``run(ARGS..., **kwargs)``: ``pydock run --network none ARGS...`` (for tests not about networks)."""
+
+    def run_(*args, **kwargs):
+        return pydock("run", "--network", "none", *args, **kwargs)
+
+    return run_
+
+
+@pytest.fixture
+def create(pydock, busybox_image):
+    """``create(ARGS...)``: ``pydock create --network none ARGS...``; returns the new container's ID."""
+
+    def create_(*args):
+        return pydock("create", "--network", "none", *args, check=True).stdout.strip()
+
+    return create_
+
+
 @pytest.fixture(scope="session")
 def pydock_root():
     """The session's PYDOCK_ROOT."""

@@ -1,33 +1,10 @@
 """Helpers for the integration tests of the engine foundation.
 
-Containers here use ``--network none``: these tests are not about networking, and the default
-bridge would leave its ``pydock0`` link and firewall rules in the session's namespace, which the
-leftover check of ``tests/conftest.py`` reports. Every container a test makes is force-removed
-after it.
+Containers here use ``--network none`` (the ``run`` and ``create`` fixtures of ``tests/conftest.py``):
+these tests are not about networking. Every container a test makes is force-removed after it.
 """
 
 import pytest
-
-
-@pytest.fixture
-def run(pydock, busybox_image):
-    """``run(ARGS..., input=None, timeout=120)``: ``pydock run --network none ARGS...``."""
-
-    def run_(*args, **kwargs):
-        return pydock("run", "--network", "none", *args, **kwargs)
-
-    return run_
-
-
-@pytest.fixture
-def create(pydock, busybox_image):
-    """``create(ARGS...)``: ``pydock create --network none ARGS...``; returns the new container's ID."""
-
-    def create_(*args):
-        res = pydock("create", "--network", "none", *args, check=True)
-        return res.stdout.strip()
-
-    return create_
 
 
 @pytest.fixture

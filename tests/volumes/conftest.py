@@ -16,26 +16,6 @@ from pydock_edu.image.bootstrap import find_busybox
 SEED = b"seeded by the image\n"
 
 
-@pytest.fixture
-def run(pydock, busybox_image):
-    """``run(ARGS..., **kwargs)``: ``pydock run --network none ARGS...``."""
-
-    def run_(*args, **kwargs):
-        return pydock("run", "--network", "none", *args, **kwargs)
-
-    return run_
-
-
-@pytest.fixture
-def create(pydock, busybox_image):
-    """``create(ARGS...)``: ``pydock create --network none ARGS...``; returns the container's ID."""
-
-    def create_(*args):
-        return pydock("create", "--network", "none", *args, check=True).stdout.strip()
-
-    return create_
-
-
 @pytest.fixture(autouse=True)
 def _clean_up(request):
     yield
