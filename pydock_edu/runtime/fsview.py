@@ -27,10 +27,6 @@ from .. import explain
 from ..errors import PydockError
 from . import linux
 
-SYS_OPENAT2 = 437
-RESOLVE_NO_MAGICLINKS = 0x02
-RESOLVE_IN_ROOT = 0x10
-
 
 # The engine's side
 
@@ -214,37 +210,16 @@ def _enter_stopped(root):
 
 def _mount_volume(merged, m):
     """Bind a volume at its mount point, found inside the container's root (skipped if it is missing)."""
+    from . import inroot, rootfs
+
     if m.get("type") == "tmpfs":
         return  # a tmpfs lives only while the container runs
-    root_fd = os.open(merged, os.O_PATH | os.O_DIRECTORY)
-    try:
-        target = open_in_root(root_fd, m["target"], os.O_PATH)
-    except FileNotFoundError:
-        return
-    finally:
-        os.close(root_fd)
-    try:
-        linux.mount(m["source"], f"/proc/self/fd/{target}", None, linux.MS_BIND | linux.MS_REC)
-        if m.get("readonly"):
-            linux.mount(None, f"/proc/self/fd/{target}", None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY)
-    finally:
-        os.close(target)
-
-
-def open_in_root(root_fd, path, flags):
-    """openat2(2) with RESOLVE_IN_ROOT: resolve ``path`` as if ``root_fd`` were ``/`` (symlinks included)."""
-    import ctypes
-
-    class OpenHow(ctypes.Structure):
-        _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    how = OpenHow(flags | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-    fd = libc.syscall(SYS_OPENAT2, root_fd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
-    if fd < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), path)
-    return fd
+    with inroot.Root(merged) as root:
+        try:
+            target = root.open(m["target"])
+        except FileNotFoundError:
+            return
+        rootfs.bind(root, m["source"], m["target"], target, readonly=m.get("readonly"))
 
 
 def chroot_here(shown):

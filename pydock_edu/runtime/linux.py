@@ -95,12 +95,61 @@ def mount_flag_names(flags):
     return ",".join(name for flag, name in _MOUNT_FLAG_NAMES if flags & flag)
 
 
-def mount(source, target, fstype=None, flags=0, data=None):
-    """mount(2): attach a filesystem (or a bind of a directory) at ``target``."""
+def mount(source, target, fstype=None, flags=0, data=None, shown=None):
+    """mount(2): attach a filesystem (or a bind of a directory) at ``target``.
+
+    ``shown``: the path that ``target`` (a ``/proc/self/fd/N`` name) stands for, for the explain step.
+    """
     options = ",".join(x for x in (mount_flag_names(flags), data) if x)
-    explain.step("mount", f"mount {fstype or source or 'none'} on {target}" + (f" ({options})" if options else ""))
+    where = f"{target} = {shown}" if shown else target
+    explain.step("mount", f"mount {fstype or source or 'none'} on {where}" + (f" ({options})" if options else ""))
     if not RECORD_ONLY:
         _check(_libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)), f"mount {target}")
+
+
+# The new mount API (Linux 5.2+; mount_setattr 5.12+), whose syscall numbers are the same on every architecture.
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _SYS_MOUNT_SETATTR = 428, 429, 442
+_AT_FDCWD, _AT_EMPTY_PATH, _AT_RECURSIVE = -100, 0x1000, 0x8000
+_OPEN_TREE_CLONE, _OPEN_TREE_CLOEXEC = 1, 0o2000000
+_MOVE_MOUNT_F_EMPTY_PATH, _MOVE_MOUNT_T_EMPTY_PATH = 0x04, 0x40
+_MOUNT_ATTR_RDONLY = 0x1
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def open_tree_clone(source):
+    """open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mounts at ``source`` (a recursive
+    bind mount not attached anywhere yet); return its fd (-1 in recording mode)."""
+    explain.step("mount", f"open_tree {source} (clone,rec): a bind mount not attached yet")
+    if RECORD_ONLY:
+        return -1
+    fd = _libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, _b(source),
+                       _OPEN_TREE_CLONE | _OPEN_TREE_CLOEXEC | _AT_RECURSIVE)
+    if fd < 0:
+        _check(-1, f"open_tree {source}")
+    return fd
+
+
+def make_tree_readonly(tree_fd, shown):
+    """mount_setattr(2) MOUNT_ATTR_RDONLY on every mount of a detached tree (``shown`` names it)."""
+    explain.step("mount", f"mount_setattr {shown} (ro,rec)")
+    if not RECORD_ONLY:
+        attr = _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)
+        _check(_libc.syscall(_SYS_MOUNT_SETATTR, tree_fd, b"", _AT_EMPTY_PATH | _AT_RECURSIVE,
+                             ctypes.byref(attr), ctypes.sizeof(attr)), f"mount_setattr {shown}")
+
+
+def move_mount(tree_fd, target_fd, source, shown):
+    """move_mount(2): attach the detached tree ``tree_fd`` (of ``source``) on the object ``target_fd``
+    holds (``shown`` is its path), with no path looked up."""
+    where = f"/proc/self/fd/{target_fd} = {shown}" if target_fd >= 0 else shown
+    explain.step("mount", f"move_mount {source} on {where}")
+    if not RECORD_ONLY:
+        _check(_libc.syscall(_SYS_MOVE_MOUNT, tree_fd, b"", target_fd, b"",
+                             _MOVE_MOUNT_F_EMPTY_PATH | _MOVE_MOUNT_T_EMPTY_PATH), f"move_mount {shown}")
 
 
 def umount(target, flags=0):

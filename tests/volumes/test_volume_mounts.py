@@ -209,8 +209,10 @@ def test_explain_shows_each_mount_with_its_flags(run, pydock, tmp_path):
     assert res.returncode == 0, res.stderr
     merged = "/merged"
     steps = [line for line in res.stderr.splitlines() if line.startswith("[explain] mount")]
-    assert any(f"mount {tmp_path} on " in s and s.endswith(f"{merged}/host (bind,rec)") for s in steps)
-    assert any(s.endswith(f"{merged}/host (ro,remount,bind)") for s in steps)
+    # a read-only bind is made read-only while detached, then attached: never writable for a moment
+    assert any(f"open_tree {tmp_path} (clone,rec)" in s for s in steps)
+    assert any(f"mount_setattr {tmp_path} (ro,rec)" in s for s in steps)
+    assert any(f"move_mount {tmp_path} on /proc/self/fd/" in s and s.endswith(f"{merged}/host") for s in steps)
     assert any("volumes/vol/_data on " in s and s.endswith(f"{merged}/data (bind,rec)") for s in steps)
     assert any(s.endswith(f"{merged}/scratch (nosuid,nodev,noexec,size=1m)") for s in steps)
     assert any(line.startswith("[explain] volume") and "mkdir" in line for line in res.stderr.splitlines())
