@@ -35,7 +35,7 @@ class BuildContext:
         self.dockerfile_text = dockerfile_text
         self.dockerfile_name = dockerfile_name
         self.temporary = temporary
-        self.ignore = IgnoreRules.read(os.path.join(root, ".dockerignore")) if root else IgnoreRules([])
+        self.ignore = IgnoreRules.read(root) if root else IgnoreRules([])
 
     def close(self):
         """Remove the directory a tar context was unpacked into."""
@@ -128,9 +128,13 @@ def open_context(path, dockerfile=None, dockerfile_text=None, stdin=None):
             return BuildContext(None, data.decode(errors="replace"), DEFAULT_DOCKERFILE)
         root = _unpack_tar_context(data)
         name = dockerfile or DEFAULT_DOCKERFILE
-        context = BuildContext(root, None, os.path.basename(name), temporary=True)
-        context.dockerfile_text = _read_text(os.path.join(root, name.lstrip("/")), name)
-        return context
+        try:
+            return BuildContext(root, _read_text(name, name, root=root), os.path.basename(name), temporary=True)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+            raise
     if not os.path.isdir(path):
         raise InvalidArgument(f'unable to prepare context: path "{path}" not found')
     root = os.path.abspath(path)
@@ -148,15 +152,42 @@ def open_context(path, dockerfile=None, dockerfile_text=None, stdin=None):
     return BuildContext(root, _read_text(filename, filename), os.path.basename(filename))
 
 
-def _read_text(filename, shown):
+def _read_text(filename, shown, root=None):
+    """The Dockerfile's text. With ``root`` (a context that came as a tar), ``filename`` is a path in
+    that context, opened inside it: a symlink, even one to ``/etc/...``, or ``..`` never leaves it."""
     try:
-        with open(filename, "rb") as f:
+        fd = open_in_context(root, filename) if root else os.open(filename, os.O_RDONLY | os.O_CLOEXEC)
+        with open(fd, "rb") as f:
             return f.read().decode(errors="replace")
     except (FileNotFoundError, NotADirectoryError):
         raise InvalidArgument(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
                               f"lstat {shown}: no such file or directory") from None
     except IsADirectoryError:
         raise InvalidArgument(f"unable to prepare context: {shown} is a directory") from None
+    except OSError as e:  # a link loop, or a FIFO or device (never opened for reading)
+        raise InvalidArgument(f"unable to prepare context: {shown}: {e.strerror}") from None
+
+
+def open_in_context(root, path):
+    """An fd for reading the regular file ``path`` of the context at ``root``, resolved inside it
+    (openat2 RESOLVE_IN_ROOT); FileNotFoundError when missing, IsADirectoryError for a directory."""
+    import errno
+    import stat
+
+    from ..runtime import inroot
+
+    root_fd = inroot.open_root(root)
+    try:
+        fd = inroot.open_in_root(root_fd, path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    finally:
+        os.close(root_fd)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    return fd
 
 
 def _is_tar(data):
@@ -214,12 +245,15 @@ class IgnoreRules:
             self.patterns.append((ignore_regex(cleaned), exception, cleaned))
 
     @classmethod
-    def read(cls, path):
+    def read(cls, root):
+        """The rules of the context at ``root`` (its ``.dockerignore``, found inside it), or none."""
         try:
-            with open(path, encoding="utf-8", errors="replace") as f:
+            with open(open_in_context(root, ".dockerignore"), encoding="utf-8", errors="replace") as f:
                 return cls(f.read().removeprefix("\ufeff").splitlines())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return cls([])
+        except OSError as e:
+            raise InvalidArgument(f"unable to prepare context: .dockerignore: {e.strerror}") from None
 
     def excludes(self, rel):
         """True if the context path ``rel`` is left out of the build."""

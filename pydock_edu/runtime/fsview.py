@@ -27,7 +27,6 @@ from .. import explain
 from ..errors import PydockError
 from . import linux
 
-
 # The engine's side
 
 
