@@ -91,15 +91,14 @@ def changes(upper, lower, skip=frozenset()):
     in it was added or deleted; an opaque directory is changed (or added) and all it holds added.
     """
     found, changed_dirs = [], set()
-    for rel, st, under_opaque in _walk(upper, "", skip, False):
+    for rel, st, under_opaque, opaque in _walk(upper, skip):
         if is_whiteout(st):
             kind = DELETED
         else:
             below = None if under_opaque else lower.lookup(rel)
             if below is None:
                 kind = ADDED
-            elif (stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(below.st_mode) and _same(st, below)
-                  and not is_opaque(os.path.join(upper, rel))):
+            elif stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(below.st_mode) and _same(st, below) and not opaque:
                 continue
             else:
                 kind = CHANGED
@@ -115,7 +114,7 @@ def changes(upper, lower, skip=frozenset()):
 
 def has_changes(upper, skip=frozenset()):
     """Whether the upper dir holds anything but the engine's paths (an empty commit makes no layer)."""
-    return next(_walk(upper, "", skip, False), None) is not None
+    return next(_walk(upper, skip), None) is not None
 
 
 def _same(a, b):
@@ -125,13 +124,43 @@ def _same(a, b):
     return a.st_size == b.st_size and a.st_mode == b.st_mode and same_time
 
 
-def _walk(upper, rel, skip, under_opaque):
-    """(rel, lstat, inside an opaque dir) for every upper-dir entry not skipped, parents first, sorted."""
-    for name in sorted(os.listdir(os.path.join(upper, rel) if rel else upper)):
+def _walk(upper, skip):
+    """(rel, lstat, inside an opaque dir, opaque itself) for every upper-dir entry not skipped,
+    parents first, sorted. Each entry is looked up in its parent directory's fd without following
+    symlinks: a directory a running container swaps for a link meanwhile is never walked through."""
+    fd = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield from _walk_fd(fd, "", skip, False)
+    finally:
+        os.close(fd)
+
+
+def _walk_fd(dir_fd, rel, skip, under_opaque):
+    for name in sorted(os.listdir(dir_fd)):
         child = f"{rel}/{name}" if rel else name
         if child in skip:
             continue
-        st = os.lstat(os.path.join(upper, child))
-        yield child, st, under_opaque
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk(upper, child, skip, under_opaque or is_opaque(os.path.join(upper, child)))
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # removed since it was listed (a running container)
+        if not stat.S_ISDIR(st.st_mode):
+            yield child, st, under_opaque, False
+            continue
+        try:
+            below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        except OSError:
+            continue  # replaced or removed since it was listed
+        try:
+            opaque = _opaque_fd(below)
+            yield child, st, under_opaque, opaque
+            yield from _walk_fd(below, child, skip, under_opaque or opaque)
+        finally:
+            os.close(below)
+
+
+def _opaque_fd(fd):
+    try:
+        return os.getxattr(fd, OPAQUE_XATTR) == b"y"
+    except OSError:
+        return False

@@ -291,27 +291,53 @@ class Packer:
 
         ``skip``: relative paths left out entirely. ``prune``: relative paths written without their
         contents (mount points). ``whiteouts``: write overlayfs whiteouts as ``.wh.`` entries.
+        Below ``directory`` every entry is opened in its parent directory's fd, never following a
+        symlink: a directory that a running container swaps for a link to a host path meanwhile is
+        left out, never read through.
         """
-        for rel in _walk(directory, "", skip, prune):
-            self.add(os.path.join(directory, rel), f"{prefix}/{rel}" if prefix else rel, whiteouts)
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self._add_children(fd, "", prefix, skip, prune, whiteouts)
+        finally:
+            os.close(fd)
 
-    def add(self, path, name, whiteouts=False):
-        """Add the one file system object at ``path`` as ``name``."""
+    def _add_children(self, dir_fd, rel, prefix, skip, prune, whiteouts):
+        """Add the entries of the directory ``dir_fd`` (``rel`` in the tree), parents before children,
+        in sorted (byte) order."""
+        for name in sorted(os.listdir(dir_fd)):
+            child = f"{rel}/{name}" if rel else name
+            if child in skip:
+                continue
+            st = self.add(name, f"{prefix}/{child}" if prefix else child, whiteouts, dir_fd=dir_fd)
+            if st is None or not stat.S_ISDIR(st.st_mode) or child in prune:
+                continue
+            try:
+                below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+            except OSError:
+                continue  # removed or replaced since it was listed (a running container)
+            try:
+                self._add_children(below, child, prefix, skip, prune, whiteouts)
+            finally:
+                os.close(below)
+
+    def add(self, path, name, whiteouts=False, dir_fd=None):
+        """Add the one file system object at ``path`` (relative to the directory ``dir_fd`` if given)
+        as ``name``; return its lstat, or None when it is gone."""
         tarfile = self.tarfile
         try:
-            st = os.lstat(path)
+            st = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
-            return  # removed since it was listed (a running container)
+            return None  # removed since it was listed (a running container)
         if whiteouts and stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
             info = tarfile.TarInfo(os.path.join(os.path.dirname(name), WHITEOUT_PREFIX + os.path.basename(name)))
             info.mtime = int(st.st_mtime)
             self.archive.addfile(info)
-            return
+            return st
         if stat.S_ISREG(st.st_mode):
             try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
             except OSError:
-                return  # replaced by a link or removed since it was listed (a running container)
+                return None  # replaced by a link or removed since it was listed (a running container)
             try:
                 st = os.fstat(fd)
                 if stat.S_ISREG(st.st_mode):
@@ -320,16 +346,21 @@ class Packer:
                         self.archive.addfile(info)
                     else:
                         self.archive.addfile(info, io.BufferedReader(_Exactly(fd, info.size), CHUNK))
-                    return
+                    return st
             finally:
                 os.close(fd)
-        self.archive.addfile(self._info(name, st, path))
-        if whiteouts and stat.S_ISDIR(st.st_mode) and _is_opaque(path):
+        try:
+            info = self._info(name, st, path, dir_fd)
+        except OSError:
+            return None  # a link replaced since it was listed
+        self.archive.addfile(info)
+        if whiteouts and stat.S_ISDIR(st.st_mode) and _is_opaque(path, dir_fd):
             marker = tarfile.TarInfo(f"{name}/{OPAQUE_MARKER}")
             marker.mtime = int(st.st_mtime)
             self.archive.addfile(marker)
+        return st
 
-    def _info(self, name, st, path=None):
+    def _info(self, name, st, path=None, dir_fd=None):
         tarfile = self.tarfile
         info = tarfile.TarInfo(name)
         info.mode, info.uid, info.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
@@ -346,7 +377,7 @@ class Packer:
         elif kind == stat.S_IFDIR:
             info.type = tarfile.DIRTYPE
         elif kind == stat.S_IFLNK:
-            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
+            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path, dir_fd=dir_fd)
         elif kind == stat.S_IFIFO:
             info.type = tarfile.FIFOTYPE
         elif kind in (stat.S_IFCHR, stat.S_IFBLK):
@@ -370,31 +401,15 @@ def pack(directory, out, skip=()):
     packer.close()
 
 
-def _is_opaque(path):
+def _is_opaque(path, dir_fd=None):
+    """Whether the directory ``path`` (in ``dir_fd``) is an opaque overlayfs directory (not followed if a link)."""
     try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return False
-
-
-def _walk(directory, rel, skip, prune):
-    """Every path below ``directory``, parents before children, in sorted (byte) order."""
     try:
-        names = sorted(os.listdir(os.path.join(directory, rel) if rel else directory))
-    except (FileNotFoundError, NotADirectoryError):
-        return  # removed or replaced since it was listed (a running container)
-    for name in names:
-        child = f"{rel}/{name}" if rel else name
-        if child in skip:
-            continue
-        yield child
-        if child not in prune and _is_real_dir(os.path.join(directory, child)):
-            yield from _walk(directory, child, skip, prune)
-
-
-def _is_real_dir(path):
-    """A directory, not a symlink to one (and not something removed meanwhile)."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except FileNotFoundError:
+        return os.getxattr(fd, OPAQUE_XATTR) == b"y"
+    except OSError:
         return False
+    finally:
+        os.close(fd)

@@ -114,24 +114,39 @@ class ImageStore:
         return staged.diff_id
 
     def add_layer_from_dir(self, directory, skip=()):
-        """Pack ``directory`` (a container's upper dir) into a layer and store it."""
+        """Pack ``directory`` (a container's upper dir) into a layer and store it.
+
+        A thread packs while this one stages what it reads; the layer is kept only if the packing
+        ended well (a truncated tar is never stored as a layer).
+        """
         import io
         import threading
 
         from . import layer
 
         read_fd, write_fd = os.pipe()
+        failed = []
 
         def produce():
-            with open(write_fd, "wb") as out:
-                layer.pack(directory, out, skip)
+            try:
+                with open(write_fd, "wb") as out:
+                    layer.pack(directory, out, skip)
+            except BaseException as e:  # noqa: BLE001 (told by the caller, once the reader has finished)
+                failed.append(e)
 
         writer = threading.Thread(target=produce)
         writer.start()
-        with open(read_fd, "rb") as stream:
-            diff_id = self.add_layer(io.BufferedReader(stream))
-        writer.join()
-        return diff_id
+        try:
+            with open(read_fd, "rb") as stream:
+                staged = self.stage_layer(io.BufferedReader(stream))
+        finally:
+            writer.join()
+        try:
+            if failed:
+                raise layer.LayerError(f"packing {directory} failed: {failed[0]}")
+            return self.keep_layer(staged)
+        finally:
+            staged.discard()
 
     # Configs and images
 
