@@ -132,3 +132,23 @@ def _all_layer_bytes(saved):
             except tarfile.TarError:
                 continue
     return data
+
+
+def test_cp_both_ways_through_a_swapped_symlink_stays_in_the_container(pydock, racer, tmp_path):
+    """``cp`` into and out of a container that swaps the directory it names with a host symlink."""
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "secret").write_text("host secret\n")
+    source = tmp_path / "in.txt"
+    source.write_text("copied in\n")
+    cid = racer("sec-fs-race-cp", f"mkdir a && echo mine > a/secret && ln -s {canary} b")
+    started = time.monotonic()
+    for i in range(TRIES):
+        pydock("cp", source, f"{cid}:/data/a/in.txt", timeout=60)
+        out = tmp_path / f"out{i}"
+        res = pydock("cp", f"{cid}:/data/a/secret", out, timeout=60)
+        assert "Traceback" not in res.stderr
+        assert sorted(os.listdir(canary)) == ["secret"], "cp wrote into a host directory"
+        assert not out.exists() or out.read_text() == "mine\n", "cp read a host file"
+        if time.monotonic() - started > 40:
+            break

@@ -75,3 +75,24 @@ def test_dockerignore_symlink_in_a_tar_context_is_read_inside_the_context(busybo
     res = _pydock_bytes("build", "--network", "none", "-t", "sec-fs-linked-ignore", "-", input=context)
     assert res.returncode == 0, res.stderr  # the host's rules would have excluded hello.txt
     _pydock_bytes("rmi", "sec-fs-linked-ignore")
+
+
+def test_copy_into_a_planted_symlink_writes_inside_the_image(pydock, busybox_image, tmp_path):
+    """An image whose /planted links to a host directory: COPY and ADD through it fill the image."""
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    root = tmp_path / "ctx"
+    (root / "tree" / "sub").mkdir(parents=True)
+    (root / "tree" / "sub" / "deep.txt").write_text("deep\n")
+    (root / "file.txt").write_text("file\n")
+    (root / "Dockerfile").write_text(f"FROM busybox\nRUN ln -s {canary} /planted && ln -s ../planted /up\n"
+                                     "COPY file.txt /planted/\nCOPY tree /planted/tree\nCOPY file.txt /up/x/\n")
+    res = pydock("build", "--network", "none", "-t", "sec-fs-planted", str(root), timeout=300)
+    try:
+        assert res.returncode == 0, res.stderr
+        assert os.listdir(canary) == [], "COPY wrote into a host directory through the image's symlink"
+        shown = pydock("run", "--rm", "--network", "none", "sec-fs-planted", "cat", f"{canary}/file.txt",
+                       f"{canary}/tree/sub/deep.txt", f"{canary}/x/file.txt")
+        assert shown.stdout == "file\ndeep\nfile\n", shown.stderr
+    finally:
+        pydock("rmi", "sec-fs-planted")
