@@ -19,6 +19,7 @@ This is the idea of runc's ``MkdirAllInRoot`` and of its mounts through ``/proc/
 """
 
 import ctypes
+import errno
 import os
 import posixpath
 
@@ -28,6 +29,7 @@ SYS_OPENAT2 = 437
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_IN_ROOT = 0x10
+MAX_LINKS = 40  # dangling symlinks followed while making one path
 
 
 class _OpenHow(ctypes.Structure):
@@ -63,12 +65,12 @@ def parts(path):
     return [name for name in cleaned.split("/") if name]
 
 
-def make_dirs(root_fd, path, mode=0o755):
+def make_dirs(root_fd, path, mode=0o755, _links=0):
     """``mkdir -p path`` inside the root; return an O_PATH fd of the directory.
 
     Each component is opened inside the root; a missing one is made with mkdirat(2) in the fd of
     its parent, then opened inside the root again (a symlink swapped in meanwhile is followed
-    inside the root too, or refused when it leads nowhere).
+    inside the root too). A dangling symlink on the way has its target made, inside the root.
     """
     names = parts(path)
     fd = os.dup(root_fd)
@@ -78,10 +80,14 @@ def make_dirs(root_fd, path, mode=0o755):
             try:
                 child = open_in_root(root_fd, prefix, os.O_PATH | os.O_DIRECTORY)
             except FileNotFoundError:
-                try:
-                    os.mkdir(name, mode, dir_fd=fd)
-                except FileExistsError:
-                    pass  # made meanwhile, or a symlink: the lookup below decides
+                target = _link_target(fd, name, names[:depth - 1], _links)
+                if target is not None:
+                    os.close(make_dirs(root_fd, target, mode, _links + 1))
+                else:
+                    try:
+                        os.mkdir(name, mode, dir_fd=fd)
+                    except FileExistsError:
+                        pass  # made meanwhile: the lookup below decides what it is
                 child = open_in_root(root_fd, prefix, os.O_PATH | os.O_DIRECTORY)
             os.close(fd)
             fd = child
@@ -91,10 +97,11 @@ def make_dirs(root_fd, path, mode=0o755):
     return fd
 
 
-def make_file(root_fd, path, mode=0o644):
+def make_file(root_fd, path, mode=0o644, _links=0):
     """The file at ``path`` inside the root, created empty if missing (parents too); an O_PATH fd.
 
-    An existing object of any kind is returned as it is (a mount over it decides if it fits).
+    An existing object of any kind is returned as it is (a mount over it decides if it fits); a
+    dangling symlink has its target made, inside the root.
     """
     try:
         return open_in_root(root_fd, path)
@@ -103,12 +110,29 @@ def make_file(root_fd, path, mode=0o644):
     names = parts(path)
     parent = make_dirs(root_fd, "/".join(names[:-1]))
     try:
-        # openat2 with O_CREAT (no O_TRUNC): a dangling symlink is created at its target inside the root.
-        created = open_in_root(root_fd, path, os.O_CREAT | os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY, mode)
-        os.close(created)
+        target = _link_target(parent, names[-1], names[:-1], _links)
+        if target is not None:
+            os.close(make_file(root_fd, target, mode, _links + 1))
+        else:
+            flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+            try:
+                os.close(os.open(names[-1], flags, mode, dir_fd=parent))
+            except FileExistsError:
+                pass  # made meanwhile: the lookup below decides what it is
     finally:
         os.close(parent)
     return open_in_root(root_fd, path)
+
+
+def _link_target(dir_fd, name, parent_names, links):
+    """Where the symlink ``name`` in ``dir_fd`` points, as a path inside the root; None if no link."""
+    try:
+        link = os.readlink(name, dir_fd=dir_fd)
+    except OSError:
+        return None  # not a symlink, or not there
+    if links >= MAX_LINKS:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), name)
+    return link if link.startswith("/") else posixpath.join("/", *parent_names, link)
 
 
 def fd_path(fd):
