@@ -4,8 +4,10 @@ Made by the container's first process, inside its own mount namespace, so every 
 disappears with the namespace when the container ends; nothing can leak onto the host.
 """
 
+import contextlib
 import os
 
+from ..errors import PydockError
 from . import inroot, linux
 
 # The device nodes every container gets: (name, major, minor), as in Docker's default set.
@@ -41,10 +43,22 @@ def setup(spec):
         _mount_new(root, "/sys", "sysfs", NOSUID_NODEV_NOEXEC | linux.MS_RDONLY)
         _setup_dev(root)
         for target, source in spec["files"].items():
-            bind(root, source, target, root.file(target))
+            with _mounting(source, target):
+                bind(root, source, target, root.file(target))
         for m in spec.get("mounts", []):
-            mount_volume(root, m)
+            with _mounting(m.get("source") or m["type"], m["target"]):
+                mount_volume(root, m)
     _pivot(merged)
+
+
+@contextlib.contextmanager
+def _mounting(source, target):
+    """Turn a failure to mount ``source`` at the container path ``target`` into Docker's one line."""
+    try:
+        yield
+    except OSError as e:
+        reason = (e.strerror or str(e)).split(": ")[-1].lower()
+        raise PydockError(f'error mounting "{source}" to rootfs at "{target}": {reason}') from None
 
 
 def _mount_new(root, target, fstype, flags, data=None, source=None):

@@ -96,3 +96,9 @@ def test_copy_into_a_planted_symlink_writes_inside_the_image(pydock, busybox_ima
         assert shown.stdout == "file\ndeep\nfile\n", shown.stderr
     finally:
         pydock("rmi", "sec-fs-planted")
+
+
+def test_a_mount_target_that_cannot_be_made_is_one_line(pydock, busybox_image, tmp_path):
+    res = pydock("run", "--rm", "--network", "none", "-v", f"{tmp_path}:/etc/passwd/x", "busybox", "true")
+    assert (res.returncode, res.stderr) == (
+        125, f'Error: error mounting "{tmp_path}" to rootfs at "/etc/passwd/x": not a directory\n')
