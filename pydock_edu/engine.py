@@ -51,7 +51,7 @@ class Engine:
     # Looking containers up
 
     def container_ids(self):
-        return os.listdir(state.path("containers"))
+        return container.ids()
 
     def containers(self, all=False):
         """Every container record (refreshed), newest first; only running ones unless ``all``."""
@@ -59,11 +59,14 @@ class Engine:
         records.sort(key=lambda r: r["Created"], reverse=True)
         return [r for r in records if all or r["State"]["Running"]]
 
-    def container(self, ref):
-        """The container named by full ID, name, or unique ID prefix."""
+    def container(self, ref, damaged=False):
+        """The container named by full ID, name, or unique ID prefix. A damaged record (its ``Dead``
+        stand-in) is returned only with ``damaged`` (inspect, logs, rm); other requests are refused."""
         record = container.load(self.resolve_container(ref))
         if record is None:  # its directory is being removed right now
             raise NotFound(f"No such container: {ref}", 1)
+        if not damaged:
+            _refuse_damaged(record)
         return self._refresh(record)
 
     def resolve_container(self, ref):
@@ -84,20 +87,11 @@ class Engine:
 
     def _refresh(self, record):
         """Make a record tell the truth: a container whose shim has died is not running."""
-        import signal
-
         if record is None or record["State"]["Status"] not in container.ACTIVE:
             return record
         if _shim_alive(record.get("Shim")):
             return record
-        from .runtime.cgroups import Cgroup
-
-        cgroup = Cgroup(record["Id"])
-        for pid in cgroup.pids():
-            os.kill(pid, signal.SIGKILL)
-        if record["State"]["Paused"] and cgroup.exists():
-            cgroup.thaw()  # frozen processes die only once thawed
-        cgroup.remove()
+        self._kill_leftovers(record["Id"], record["State"]["Paused"])
 
         def mark_dead(r):
             if r["State"]["Status"] in container.ACTIVE:
@@ -105,9 +99,25 @@ class Engine:
                                   FinishedAt=format_time(), Error="the container's shim died")
                 r.pop("Shim", None)
 
-        record = container.update(record["Id"], mark_dead)
+        try:
+            record = container.update(record["Id"], mark_dead)
+        except PydockError:  # the record cannot be written (a full disk): show the truth anyway
+            mark_dead(record)
         self._release_network(record)
         return record
+
+    def _kill_leftovers(self, cid, paused=True):
+        """SIGKILL whatever still runs in the container's cgroup, then remove the cgroup."""
+        import signal
+
+        from .runtime.cgroups import Cgroup
+
+        cgroup = Cgroup(cid)
+        for pid in cgroup.pids():
+            os.kill(pid, signal.SIGKILL)
+        if paused and cgroup.exists():
+            cgroup.thaw()  # frozen processes die only once thawed
+        cgroup.remove()
 
     # Creating
 
@@ -148,14 +158,18 @@ class Engine:
         with state.locked():
             name = self._claim_name(name, cid)
             mounts = container_mounts(self, host, config)
-            os.makedirs(path)
-            for sub in ("diff", "work", "merged"):
-                os.mkdir(os.path.join(path, sub))
-            _write_etc_files(path, config["Hostname"], network_mode)
-            record = _new_record(cid, name, image_id, image_name, config, host, path, self.images)
-            record.update(mounts)
-            record["NetworkingConfig"] = body.get("NetworkingConfig") or {}
-            container.save(record)
+            try:
+                with container.creating(cid) as new:  # all or nothing: renamed to `path` when complete
+                    for sub in ("diff", "work", "merged"):
+                        os.mkdir(os.path.join(new, sub))
+                    _write_etc_files(new, config["Hostname"], network_mode)
+                    record = _new_record(cid, name, image_id, image_name, config, host, path, self.images)
+                    record.update(mounts)
+                    record["NetworkingConfig"] = body.get("NetworkingConfig") or {}
+                    container.save(record, new)
+            except BaseException:
+                self.volumes.discard_anonymous(cid, mounts["AnonymousVolumes"])
+                raise
         events.emit("container", "create", cid, {"image": image_name, "name": name})
         return cid
 
@@ -208,6 +222,7 @@ class Engine:
 
         cid = self.resolve_container(ref)
         record = self._refresh(container.load(cid))
+        _refuse_damaged(record)
         if record["State"]["Running"]:
             if attach is None:
                 return record  # starting a running container does nothing, as in Docker
@@ -480,7 +495,7 @@ class Engine:
         return cid
 
     def remove(self, ref, force=False, volumes=False):
-        record = self.container(ref)
+        record = self.container(ref, damaged=True)
         cid = record["Id"]
         if record["State"]["Running"]:
             if not force:
@@ -497,6 +512,9 @@ class Engine:
         record = container.load(cid)
         if record is None:
             return
+        if record.get("Damaged"):  # it may have been running: its processes and endpoints go too
+            self._kill_leftovers(cid)
+            self.networks.release(cid)
         self._release_network(record)
         container.remove_files(cid)
         events.emit("container", "destroy", cid, {"name": record["Name"][1:]})
@@ -508,6 +526,7 @@ class Engine:
         with state.locked():
             name = self._claim_name(new_name, cid)
             record = container.load(cid)
+            _refuse_damaged(record)
             old = record["Name"]
             record["Name"] = "/" + name
             container.save(record)
@@ -519,7 +538,7 @@ class Engine:
         """Yield (stream, text, time) from the container's json-file log."""
         import json
 
-        record = self.container(ref)
+        record = self.container(ref, damaged=True)
         path = os.path.join(container.directory(record["Id"]), record["Id"] + "-json.log")
         # Kept open while following: a log that --rm deletes as the container exits stays readable.
         log = open(path, "rb") if os.path.exists(path) else None
@@ -535,7 +554,7 @@ class Engine:
                     yield entry["stream"], entry["log"], entry["time"]
             while follow:
                 try:
-                    running = self.container(record["Id"])["State"]["Running"]
+                    running = self.container(record["Id"], damaged=True)["State"]["Running"]
                 except NotFound:  # removed as it exited (--rm)
                     running = False
                 if log is None and os.path.exists(path):  # the shim made it after we looked
@@ -865,6 +884,12 @@ def _require_privileges():
 
         raise PydockError("containers cannot run on this host: " + "; ".join(missing_privileges())
                           + ". Add --explain (pydock --explain run ...) to see the steps without making them")
+
+
+def _refuse_damaged(record):
+    if record and record.get("Damaged"):
+        raise Conflict(f"container {record['Id'][:12]} has a damaged record ({record['Damaged']}): "
+                       "it can only be removed (rm -f)")
 
 
 def parse_signal(sig):

@@ -117,7 +117,7 @@ def _inspect_any(engine, ref, kind):
     """Look ``ref`` up as a container, then an image, a network and a volume, as ``docker inspect`` does."""
     from .views import inspect_container
 
-    lookups = {"container": lambda: inspect_container(engine.container(ref)),
+    lookups = {"container": lambda: inspect_container(engine.container(ref, damaged=True)),
                "image": lambda: engine.inspect_image(ref),
                "network": lambda: engine.networks.inspect(ref),
                "volume": lambda: engine.volumes.inspect(ref)}
