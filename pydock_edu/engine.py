@@ -536,8 +536,6 @@ class Engine:
 
     def logs(self, ref, follow=False, tail=None, since=None):
         """Yield (stream, text, time) from the container's json-file log."""
-        import json
-
         record = self.container(ref, damaged=True)
         path = os.path.join(container.directory(record["Id"]), record["Id"] + "-json.log")
         # Kept open while following: a log that --rm deletes as the container exits stays readable.
@@ -545,7 +543,7 @@ class Engine:
         try:
             data = log.read() if log else b""
             complete = data.rfind(b"\n") + 1
-            entries = [json.loads(line) for line in data[:complete].splitlines()]
+            entries = list(_log_entries(data[:complete].splitlines()))
             pending = data[complete:]
             if tail is not None and tail >= 0:
                 entries = entries[-tail:] if tail else []
@@ -561,8 +559,7 @@ class Engine:
                     log = open(path, "rb")
                 pending += log.read() if log else b""
                 complete = pending.rfind(b"\n") + 1
-                for line in pending[:complete].splitlines():
-                    entry = json.loads(line)
+                for entry in _log_entries(pending[:complete].splitlines()):
                     yield entry["stream"], entry["log"], entry["time"]
                 pending = pending[complete:]
                 if not running:
@@ -1078,6 +1075,22 @@ def _repository_matches(row, pattern):
     if ":" in pattern.rsplit("/", 1)[-1]:  # a tag; a ":" before the last "/" is a registry's port
         name, _, tag = pattern.rpartition(":")
     return fnmatch.fnmatch(row["Repository"], name) and (not tag or fnmatch.fnmatch(row["Tag"], tag))
+
+
+def _log_entries(lines):
+    """The entries of json-file log lines; a damaged line (a disk error, a full disk) is skipped."""
+    import json
+
+    from .timefmt import parse_time
+
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            parse_time(entry["time"])
+            if isinstance(entry["stream"], str) and isinstance(entry["log"], str):
+                yield entry
+        except (ValueError, TypeError, KeyError):
+            continue
 
 
 def _entry_time(entry):

@@ -160,7 +160,12 @@ class Networks:
             elif record["Driver"] == "null":
                 netns.loopback_only(pid)
             record["Endpoints"][cid] = endpoint
-            self._save(record)
+            try:
+                self._save(record)
+            except BaseException:  # unrecorded, the veth and its rules would never be removed
+                del record["Endpoints"][cid]
+                _unwire(record, endpoint)
+                raise
             self._refresh_hosts(records, _neighbours(records, cid))
         _emit("network", "connect", record["Id"],
               {"container": cid, "name": record["Name"], "type": record["Driver"]})
@@ -245,7 +250,7 @@ class Networks:
             names = sorted(os.listdir(self.dir))
         except FileNotFoundError:
             return []
-        records = (_load(os.path.join(self.dir, n)) for n in names if n.endswith(".json"))
+        records = (load_record(os.path.join(self.dir, n)) for n in names if n.endswith(".json"))
         return [r for r in records if r is not None]
 
     def _save(self, record):
@@ -290,7 +295,7 @@ class Networks:
             hosts.write_in_place(state.path("containers", cid, "hosts"), _hosts_text(records, cid))
 
 
-def _load(filename):
+def load_record(filename):
     """A network record from disk, or None (reported once) if it is damaged."""
     try:
         record = state.read_json(filename)

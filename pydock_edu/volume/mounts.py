@@ -21,7 +21,7 @@ filled with the image's files at its path when the container first mounts it emp
 
 import os
 
-from .. import container, explain
+from .. import explain
 from ..errors import InvalidArgument, NotFound
 from ..runtime import linux
 from . import local, specs
@@ -90,7 +90,7 @@ class _Plan:
         """The mounts of another container, at the same paths; ``:ro`` makes them all read-only."""
         ref, readonly = specs.parse_volumes_from(text)
         try:
-            other = container.load(engine.resolve_container(ref))
+            other = engine.container(ref)  # refused if its record is damaged
         except NotFound as e:
             raise NotFound(str(e)) from None
         runtime = {m["target"]: m for m in other.get("RuntimeMounts") or []}

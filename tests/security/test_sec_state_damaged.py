@@ -103,6 +103,16 @@ def test_a_container_directory_without_record_is_dead_until_removed(state):
     assert os.listdir(os.path.join(state.path, "containers")) == []
 
 
+def test_damaged_log_lines_are_skipped(state):
+    state.cli("run", "--network", "none", "busybox", "sh", "-c", "echo one; echo two", check=True)
+    cid = state.cli("ps", "-aq", "--no-trunc").stdout.strip()
+    with open(os.path.join(state.path, "containers", cid, cid + "-json.log"), "ab") as f:
+        f.write(b'garbage\n{"log": 5}\n\xff\n')
+    res = no_traceback(state.cli("logs", cid))
+    assert (res.returncode, res.stdout) == (0, "one\ntwo\n")
+    assert no_traceback(state.cli("info")).returncode == 0
+
+
 def test_rm_f_of_a_running_container_with_a_damaged_record_stops_it(state):
     cid = state.cli("run", "-d", "--network", "none", "busybox", "sleep", "300", check=True).stdout.strip()
     record_file = os.path.join(state.path, "containers", cid, "config.v2.json")
