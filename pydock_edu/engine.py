@@ -108,13 +108,15 @@ class Engine:
 
     def _kill_leftovers(self, cid, paused=True):
         """SIGKILL whatever still runs in the container's cgroup, then remove the cgroup."""
+        import contextlib
         import signal
 
         from .runtime.cgroups import Cgroup
 
         cgroup = Cgroup(cid)
         for pid in cgroup.pids():
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+                os.kill(pid, signal.SIGKILL)
         if paused and cgroup.exists():
             cgroup.thaw()  # frozen processes die only once thawed
         cgroup.remove()
