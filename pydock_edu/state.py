@@ -31,8 +31,8 @@ _checked_roots = set()
 _reported = set()
 
 
-class Damaged(PydockError):
-    """A state file whose content cannot be used: ``reason`` says why."""
+class Damaged(PydockError, ValueError):
+    """A state file whose content cannot be used: ``reason`` says why (a ValueError, as json's errors are)."""
 
     def __init__(self, filename, reason):
         super().__init__(f"damaged state file {filename}: {reason}")
