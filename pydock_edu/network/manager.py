@@ -32,6 +32,7 @@ SHAPE = {"Name": str, "Id": str, "Created": str, "Scope": str, "Driver": str, "I
 ENDPOINT = {"Name": str, "Hostname": str, "Aliases": list, "EndpointID": str, "Pid": int, "RequestedIP": str,
             "IPAddress": str, "IPPrefixLen": int, "Gateway": str, "MacAddress": str, "Interface": str,
             "HostVeth": str, "Ports": list, "ExposedPorts": list}
+PORT = {"Proto": str, "ContainerPort": int, "HostIp": str, "HostPort": int}
 
 
 class Networks:
@@ -328,6 +329,8 @@ def _problem(record, filename):
         return "a bridge network without a subnet or a bridge name"
     for endpoint in record["Endpoints"].values():
         problem = state.shape_problem(endpoint, ENDPOINT, "network.Endpoints[]")
+        for mapping in [] if problem else endpoint["Ports"]:
+            problem = problem or state.shape_problem(mapping, PORT, "network.Endpoints[].Ports[]")
         if problem:
             return problem
     return None
