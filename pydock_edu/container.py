@@ -27,7 +27,8 @@ SHAPE = {
     "Config": {"Labels?": (dict, type(None)), "Env?": (list, type(None)), "Hostname?": str},
     "HostConfig": {"NetworkMode?": str, "AutoRemove?": bool},
     "Mounts": list, "NetworkSettings": {"Networks?": (dict, type(None)), "Ports?": (dict, type(None))},
-    "Shim?": dict, "AnonymousVolumes?": list, "RuntimeMounts?": list,
+    "Shim?": {"Pid": int, "StartTime": (int, type(None)), "BootId": str}, "AnonymousVolumes?": list,
+    "RuntimeMounts?": list,
 }
 
 
