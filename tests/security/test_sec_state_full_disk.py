@@ -43,8 +43,8 @@ def fill(directory):
 
 
 def bridges():
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    return sorted(re.findall(r"^\d+: (pd-[0-9a-f]+)", out, re.M))
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    return sorted(re.findall(r"^\d+: (pd-[0-9a-f]+)", out, re.MULTILINE))
 
 
 def one_line_error(res, code):

@@ -69,7 +69,7 @@ def as_user(user, argv):
     """Run ``argv`` as the attacker; (exit code, output). An exec that is refused counts as exit 126."""
     uid, gid = user
     try:
-        res = subprocess.run(argv, user=uid, group=gid, extra_groups=[], capture_output=True, text=True,
+        res = subprocess.run(argv, user=uid, group=gid, extra_groups=[], capture_output=True, text=True, check=False,
                              timeout=30, cwd="/")
     except PermissionError as e:
         return 126, str(e)
