@@ -51,7 +51,7 @@ class Engine:
     # Looking containers up
 
     def container_ids(self):
-        return os.listdir(state.path("containers"))
+        return container.ids()
 
     def containers(self, all=False):
         """Every container record (refreshed), newest first; only running ones unless ``all``."""
@@ -59,11 +59,14 @@ class Engine:
         records.sort(key=lambda r: r["Created"], reverse=True)
         return [r for r in records if all or r["State"]["Running"]]
 
-    def container(self, ref):
-        """The container named by full ID, name, or unique ID prefix."""
+    def container(self, ref, damaged=False):
+        """The container named by full ID, name, or unique ID prefix. A damaged record (its ``Dead``
+        stand-in) is returned only with ``damaged`` (inspect, logs, rm); other requests are refused."""
         record = container.load(self.resolve_container(ref))
         if record is None:  # its directory is being removed right now
             raise NotFound(f"No such container: {ref}", 1)
+        if not damaged:
+            _refuse_damaged(record)
         return self._refresh(record)
 
     def resolve_container(self, ref):
@@ -84,20 +87,11 @@ class Engine:
 
     def _refresh(self, record):
         """Make a record tell the truth: a container whose shim has died is not running."""
-        import signal
-
         if record is None or record["State"]["Status"] not in container.ACTIVE:
             return record
         if _shim_alive(record.get("Shim")):
             return record
-        from .runtime.cgroups import Cgroup
-
-        cgroup = Cgroup(record["Id"])
-        for pid in cgroup.pids():
-            os.kill(pid, signal.SIGKILL)
-        if record["State"]["Paused"] and cgroup.exists():
-            cgroup.thaw()  # frozen processes die only once thawed
-        cgroup.remove()
+        self._kill_leftovers(record["Id"], record["State"]["Paused"])
 
         def mark_dead(r):
             if r["State"]["Status"] in container.ACTIVE:
@@ -105,9 +99,27 @@ class Engine:
                                   FinishedAt=format_time(), Error="the container's shim died")
                 r.pop("Shim", None)
 
-        record = container.update(record["Id"], mark_dead)
+        try:
+            record = container.update(record["Id"], mark_dead)
+        except PydockError:  # the record cannot be written (a full disk): show the truth anyway
+            mark_dead(record)
         self._release_network(record)
         return record
+
+    def _kill_leftovers(self, cid, paused=True):
+        """SIGKILL whatever still runs in the container's cgroup, then remove the cgroup."""
+        import contextlib
+        import signal
+
+        from .runtime.cgroups import Cgroup
+
+        cgroup = Cgroup(cid)
+        for pid in cgroup.pids():
+            with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+                os.kill(pid, signal.SIGKILL)
+        if paused and cgroup.exists():
+            cgroup.thaw()  # frozen processes die only once thawed
+        cgroup.remove()
 
     # Creating
 
@@ -148,14 +160,18 @@ class Engine:
         with state.locked():
             name = self._claim_name(name, cid)
             mounts = container_mounts(self, host, config)
-            os.makedirs(path)
-            for sub in ("diff", "work", "merged"):
-                os.mkdir(os.path.join(path, sub))
-            _write_etc_files(path, config["Hostname"], network_mode)
-            record = _new_record(cid, name, image_id, image_name, config, host, path, self.images)
-            record.update(mounts)
-            record["NetworkingConfig"] = body.get("NetworkingConfig") or {}
-            container.save(record)
+            try:
+                with container.creating(cid) as new:  # all or nothing: renamed to `path` when complete
+                    for sub in ("diff", "work", "merged"):
+                        os.mkdir(os.path.join(new, sub))
+                    _write_etc_files(new, config["Hostname"], network_mode)
+                    record = _new_record(cid, name, image_id, image_name, config, host, path, self.images)
+                    record.update(mounts)
+                    record["NetworkingConfig"] = body.get("NetworkingConfig") or {}
+                    container.save(record, new)
+            except BaseException:
+                self.volumes.discard_anonymous(cid, mounts["AnonymousVolumes"])
+                raise
         events.emit("container", "create", cid, {"image": image_name, "name": name})
         return cid
 
@@ -208,6 +224,7 @@ class Engine:
 
         cid = self.resolve_container(ref)
         record = self._refresh(container.load(cid))
+        _refuse_damaged(record)
         if record["State"]["Running"]:
             if attach is None:
                 return record  # starting a running container does nothing, as in Docker
@@ -480,7 +497,7 @@ class Engine:
         return cid
 
     def remove(self, ref, force=False, volumes=False):
-        record = self.container(ref)
+        record = self.container(ref, damaged=True)
         cid = record["Id"]
         if record["State"]["Running"]:
             if not force:
@@ -497,6 +514,9 @@ class Engine:
         record = container.load(cid)
         if record is None:
             return
+        if record.get("Damaged"):  # it may have been running: its processes and endpoints go too
+            self._kill_leftovers(cid)
+            self.networks.release(cid)
         self._release_network(record)
         container.remove_files(cid)
         events.emit("container", "destroy", cid, {"name": record["Name"][1:]})
@@ -508,6 +528,7 @@ class Engine:
         with state.locked():
             name = self._claim_name(new_name, cid)
             record = container.load(cid)
+            _refuse_damaged(record)
             old = record["Name"]
             record["Name"] = "/" + name
             container.save(record)
@@ -517,16 +538,14 @@ class Engine:
 
     def logs(self, ref, follow=False, tail=None, since=None):
         """Yield (stream, text, time) from the container's json-file log."""
-        import json
-
-        record = self.container(ref)
+        record = self.container(ref, damaged=True)
         path = os.path.join(container.directory(record["Id"]), record["Id"] + "-json.log")
         # Kept open while following: a log that --rm deletes as the container exits stays readable.
         log = open(path, "rb") if os.path.exists(path) else None
         try:
             data = log.read() if log else b""
             complete = data.rfind(b"\n") + 1
-            entries = [json.loads(line) for line in data[:complete].splitlines()]
+            entries = list(_log_entries(data[:complete].splitlines()))
             pending = data[complete:]
             if tail is not None and tail >= 0:
                 entries = entries[-tail:] if tail else []
@@ -535,15 +554,14 @@ class Engine:
                     yield entry["stream"], entry["log"], entry["time"]
             while follow:
                 try:
-                    running = self.container(record["Id"])["State"]["Running"]
+                    running = self.container(record["Id"], damaged=True)["State"]["Running"]
                 except NotFound:  # removed as it exited (--rm)
                     running = False
                 if log is None and os.path.exists(path):  # the shim made it after we looked
                     log = open(path, "rb")
                 pending += log.read() if log else b""
                 complete = pending.rfind(b"\n") + 1
-                for line in pending[:complete].splitlines():
-                    entry = json.loads(line)
+                for entry in _log_entries(pending[:complete].splitlines()):
                     yield entry["stream"], entry["log"], entry["time"]
                 pending = pending[complete:]
                 if not running:
@@ -867,6 +885,12 @@ def _require_privileges():
                           + ". Add --explain (pydock --explain run ...) to see the steps without making them")
 
 
+def _refuse_damaged(record):
+    if record and record.get("Damaged"):
+        raise Conflict(f"container {record['Id'][:12]} has a damaged record ({record['Damaged']}): "
+                       "it can only be removed (rm -f)")
+
+
 def parse_signal(sig):
     """A signal given as ``KILL``, ``SIGKILL`` or ``9``."""
     import signal
@@ -1053,6 +1077,22 @@ def _repository_matches(row, pattern):
     if ":" in pattern.rsplit("/", 1)[-1]:  # a tag; a ":" before the last "/" is a registry's port
         name, _, tag = pattern.rpartition(":")
     return fnmatch.fnmatch(row["Repository"], name) and (not tag or fnmatch.fnmatch(row["Tag"], tag))
+
+
+def _log_entries(lines):
+    """The entries of json-file log lines; a damaged line (a disk error, a full disk) is skipped."""
+    import json
+
+    from .timefmt import parse_time
+
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            parse_time(entry["time"])
+            if isinstance(entry["stream"], str) and isinstance(entry["log"], str):
+                yield entry
+        except (ValueError, TypeError, KeyError):
+            continue
 
 
 def _entry_time(entry):

@@ -2,7 +2,8 @@
 
 Events are appended to ``<root>/events.jsonl`` with a single ``write(2)`` on a file opened with
 O_APPEND, so lines from the CLI, kernels and shims never interleave. Readers (``pydock events``,
-the widgets) follow the file.
+the widgets) follow the file and skip a damaged line (reported once). An event that cannot be
+written (a full disk) is reported and dropped: the change it describes has been made and stays.
 """
 
 import json
@@ -18,12 +19,17 @@ def emit(type, action, actor, attributes=None):
     event = {"Type": type, "Action": action, "Actor": {"ID": actor, "Attributes": attributes or {}},
              "time": now // 1_000_000_000, "timeNano": now}
     line = json.dumps(event, separators=(",", ":")).encode() + b"\n"
-    os.makedirs(state.root(), exist_ok=True)
-    fd = os.open(state.path("events.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    path = state.path("events.jsonl")
     try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        if e.errno not in state.WRITE_FAILURES:
+            raise
+        state.report_damage("events not written", f"{type} {action} event not recorded: {state.write_failed(e, path)}")
 
 
 def read(since=None, until=None, follow=False, poll=0.1, stop=None):
@@ -38,7 +44,9 @@ def read(since=None, until=None, follow=False, poll=0.1, stop=None):
                     if not line.endswith(b"\n"):
                         break
                     position += len(line)
-                    event = json.loads(line)
+                    event = _parse(line, path)
+                    if event is None:
+                        continue
                     seconds = event["timeNano"] / 1e9
                     if since is not None and seconds < since:
                         continue
@@ -50,3 +58,18 @@ def read(since=None, until=None, follow=False, poll=0.1, stop=None):
         if not follow or (until is not None and time.time() > until) or (stop and stop()):
             return
         time.sleep(poll)
+
+
+def _parse(line, path):
+    """One event line, or None (reported once) if it is not an event as :func:`emit` writes them."""
+    try:
+        event = json.loads(line)
+        actor = event["Actor"]
+        if (isinstance(event["Type"], str) and isinstance(event["Action"], str) and isinstance(actor["ID"], str)
+                and isinstance(actor["Attributes"], dict) and isinstance(event["time"], int)
+                and isinstance(event["timeNano"], int)):
+            return event
+    except (ValueError, TypeError, KeyError):
+        pass
+    state.report_damage(path, f"{path}: damaged lines skipped")
+    return None

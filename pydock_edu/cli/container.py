@@ -486,7 +486,7 @@ def _matches(record, filters):
 def inspect(ctx, options, args):
     from .views import inspect_container
 
-    return print_inspect(ctx, args, lambda ref: inspect_container(ctx.engine.container(ref)), options["format"])
+    return print_inspect(ctx, args, lambda ref: inspect_container(ctx.engine.container(ref, damaged=True)), options["format"])
 
 
 def print_inspect(ctx, refs, lookup, template):

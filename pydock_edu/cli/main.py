@@ -183,6 +183,14 @@ def main(argv=None, ctx=None):
     except PydockError as e:
         ctx.err(f"Error: {e}")
         return e.exit_code
+    except OSError as e:  # the state root's filesystem refused a write (a full disk): one line, no traceback
+        from .. import state
+
+        if e.errno not in state.WRITE_FAILURES:
+            raise
+        ctx.err(f"Error: {state.write_failed(e)}")
+        runs_container = argv[:1] in (["run"], ["create"]) or argv[:2] in (["container", "run"], ["container", "create"])
+        return 125 if runs_container else 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

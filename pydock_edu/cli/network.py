@@ -17,10 +17,13 @@ LS_DEFAULT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
           flag("--internal", help="Restrict external access to the network"),
           flag("--label", "list", help="Set metadata on a network")], min_args=1, max_args=1)
 def create(ctx, options, args):
-    record = ctx.engine.networks.create(
-        args[0], driver=options["driver"], subnet=_one(options["subnet"]), gateway=_one(options["gateway"]),
-        ip_range=_one(options["ip_range"]), internal=options["internal"],
-        labels=dict(label.partition("=")[::2] for label in options["label"]))
+    try:
+        record = ctx.engine.networks.create(
+            args[0], driver=options["driver"], subnet=_one(options["subnet"]), gateway=_one(options["gateway"]),
+            ip_range=_one(options["ip_range"]), internal=options["internal"],
+            labels=dict(label.partition("=")[::2] for label in options["label"]))
+    except PydockError as e:
+        raise PydockError(str(e), 1) from None  # an error of the engine, not of the command line
     ctx.out(record["Id"])
 
 

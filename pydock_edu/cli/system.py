@@ -117,15 +117,15 @@ def _inspect_any(engine, ref, kind):
     """Look ``ref`` up as a container, then an image, a network and a volume, as ``docker inspect`` does."""
     from .views import inspect_container
 
-    lookups = {"container": lambda: inspect_container(engine.container(ref)),
+    lookups = {"container": lambda: inspect_container(engine.container(ref, damaged=True)),
                "image": lambda: engine.inspect_image(ref),
-               "network": lambda: engine.networks.inspect(ref),
+               "network": lambda: engine.networks.get(ref),
                "volume": lambda: engine.volumes.inspect(ref)}
     for name, lookup in lookups.items():
         if kind and kind != name:
             continue
         try:
             return lookup()
-        except (NotFound, AttributeError):
+        except NotFound:
             continue
     raise NotFound(f"No such object: {ref}", 1)

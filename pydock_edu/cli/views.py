@@ -2,7 +2,7 @@
 
 import time
 
-INTERNAL_KEYS = ("Shim", "ImageName", "RuntimeMounts", "NetworkingConfig", "AnonymousVolumes")
+INTERNAL_KEYS = ("Shim", "ImageName", "RuntimeMounts", "NetworkingConfig", "AnonymousVolumes", "Damaged")
 
 
 def inspect_container(record):

@@ -12,7 +12,8 @@ its firewall rules; create a veth pair, plug one end into the bridge and move th
 container's network namespace, where it becomes ``eth0`` with a MAC, an address and a default
 route; add the DNAT rules of its published ports; rewrite the hosts files of the containers that
 share a user-defined network with it. Records change under ``<root>/network.lock``, a lock of its
-own, so the engine may call in while holding its own ``lock``.
+own, so the engine may call in while holding its own ``lock``. A record that cannot be read back
+(damaged by hand or by a disk error) is reported once and left out: the other networks still work.
 """
 
 import ipaddress
@@ -26,6 +27,12 @@ from . import bridge, firewall, hosts, ipam, netlink, netns, ports, sysctl, veth
 BUILTIN = ("bridge", "host", "none")
 DEFAULT_BRIDGE = "pydock0"
 BRIDGE_NAME = "com.docker.network.bridge.name"
+SHAPE = {"Name": str, "Id": str, "Created": str, "Scope": str, "Driver": str, "Internal": bool,
+         "IPAM": {"Config": list}, "Options": dict, "Labels": dict, "Endpoints": dict}
+ENDPOINT = {"Name": str, "Hostname": str, "Aliases": list, "EndpointID": str, "Pid": int, "RequestedIP": str,
+            "IPAddress": str, "IPPrefixLen": int, "Gateway": str, "MacAddress": str, "Interface": str,
+            "HostVeth": str, "Ports": list, "ExposedPorts": list}
+PORT = {"Proto": str, "ContainerPort": int, "HostIp": str, "HostPort": int}
 
 
 class Networks:
@@ -64,10 +71,10 @@ class Networks:
             record["Options"] = {BRIDGE_NAME: "pd-" + record["Id"][:12]}
             try:
                 _bring_up(record)
-            except BaseException:
+                self._save(record)
+            except BaseException:  # no bridge without a record, no record without a bridge
                 _tear_down(record)
                 raise
-            self._save(record)
         _emit("network", "create", record["Id"], {"name": name, "type": "bridge"})
         return _docker_view(record)
 
@@ -154,7 +161,12 @@ class Networks:
             elif record["Driver"] == "null":
                 netns.loopback_only(pid)
             record["Endpoints"][cid] = endpoint
-            self._save(record)
+            try:
+                self._save(record)
+            except BaseException:  # unrecorded, the veth and its rules would never be removed
+                del record["Endpoints"][cid]
+                _unwire(record, endpoint)
+                raise
             self._refresh_hosts(records, _neighbours(records, cid))
         _emit("network", "connect", record["Id"],
               {"container": cid, "name": record["Name"], "type": record["Driver"]})
@@ -239,11 +251,12 @@ class Networks:
             names = sorted(os.listdir(self.dir))
         except FileNotFoundError:
             return []
-        records = (state.read_json(os.path.join(self.dir, n)) for n in names if n.endswith(".json"))
+        records = (load_record(os.path.join(self.dir, n)) for n in names if n.endswith(".json"))
         return [r for r in records if r is not None]
 
     def _save(self, record):
-        os.makedirs(self.dir, exist_ok=True)
+        with state.writing():
+            os.makedirs(self.dir, exist_ok=True)
         state.write_json(os.path.join(self.dir, record["Id"] + ".json"), record)
 
     def _ensure_builtin(self):
@@ -258,9 +271,12 @@ class Networks:
             records.append(_new_record("host", "host", [], False, {}))
         if "none" not in present:
             records.append(_new_record("none", "null", [], False, {}))
-        for record in records:
-            if record["Name"] not in present:
-                self._save(record)
+        try:
+            for record in records:
+                if record["Name"] not in present:
+                    self._save(record)
+        except PydockError:
+            pass  # a full disk: they are written by the next command that can
         return records
 
     def _remove(self, record, records):
@@ -278,6 +294,46 @@ class Networks:
     def _refresh_hosts(self, records, container_ids):
         for cid in container_ids:
             hosts.write_in_place(state.path("containers", cid, "hosts"), _hosts_text(records, cid))
+
+
+def load_record(filename):
+    """A network record from disk, or None (reported once) if it is damaged."""
+    try:
+        record = state.read_json(filename)
+        problem = None if record is None else _problem(record, filename)
+    except state.Damaged as e:
+        record, problem = None, e.reason
+    if problem:
+        state.report_damage(filename, f"network record {filename} is damaged ({problem}): left out")
+        return None
+    return record
+
+
+def _problem(record, filename):
+    """Why a network record read from disk cannot be used, or None."""
+    problem = state.shape_problem(record, SHAPE, "network")
+    if problem:
+        return problem
+    if os.path.basename(filename) != record["Id"] + ".json":
+        return "its Id is not its file's name"
+    for entry in record["IPAM"]["Config"]:
+        problem = state.shape_problem(entry, {"Subnet": str, "Gateway": str}, "network.IPAM.Config[]")
+        if problem:
+            return problem
+        try:
+            ipaddress.ip_network(entry["Subnet"]), ipaddress.ip_address(entry["Gateway"])
+        except ValueError as e:
+            return str(e)
+    bridge_name = record["Options"].get(BRIDGE_NAME)
+    if record["Driver"] == "bridge" and not (record["IPAM"]["Config"] and isinstance(bridge_name, str)):
+        return "a bridge network without a subnet or a bridge name"
+    for endpoint in record["Endpoints"].values():
+        problem = state.shape_problem(endpoint, ENDPOINT, "network.Endpoints[]")
+        for mapping in [] if problem else endpoint["Ports"]:
+            problem = problem or state.shape_problem(mapping, PORT, "network.Endpoints[].Ports[]")
+        if problem:
+            return problem
+    return None
 
 
 # -- wiring one container -------------------------------------------------------------------

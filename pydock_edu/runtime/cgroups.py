@@ -190,6 +190,8 @@ class Cgroup:
                 try:
                     os.rmdir(path)
                     break
+                except FileNotFoundError:  # removed meanwhile by another process (the container's shim)
+                    break
                 except OSError as e:
                     if e.errno != errno.EBUSY:
                         raise

@@ -21,7 +21,7 @@ filled with the image's files at its path when the container first mounts it emp
 
 import os
 
-from .. import container, explain
+from .. import explain
 from ..errors import InvalidArgument, NotFound
 from ..runtime import linux
 from . import local, specs
@@ -90,7 +90,7 @@ class _Plan:
         """The mounts of another container, at the same paths; ``:ro`` makes them all read-only."""
         ref, readonly = specs.parse_volumes_from(text)
         try:
-            other = container.load(engine.resolve_container(ref))
+            other = engine.container(ref)  # refused if its record is damaged
         except NotFound as e:
             raise NotFound(str(e)) from None
         runtime = {m["target"]: m for m in other.get("RuntimeMounts") or []}
@@ -162,16 +162,23 @@ class _Plan:
             self.points[target] = _volume_point(None, target, "", False, True)
 
     def make(self, volumes):
-        """Create the volumes the plan needs (new named ones and anonymous ones); return the record fields."""
+        """Create the volumes the plan needs (new named ones and anonymous ones); return the record fields.
+        If one cannot be made, the anonymous ones made before it are deleted again."""
+        made = []
         for point in self.points.values():
             request = point.pop("volume", None)
             if request:
-                volume = volumes.create(request["name"], labels=request["labels"], options=request["options"],
-                                        anonymous=request["name"] is None)
+                try:
+                    volume = volumes.create(request["name"], labels=request["labels"], options=request["options"],
+                                            anonymous=request["name"] is None)
+                except BaseException:
+                    volumes.discard_anonymous("", made)
+                    raise
                 point["mount"].update(Name=volume["Name"], Source=volume["Mountpoint"])
                 point["runtime"]["source"] = volume["Mountpoint"]
                 if request["name"] is None:
                     point["anonymous"] = volume["Name"]
+                    made.append(volume["Name"])
         points = list(self.points.values())
         by_depth = sorted(points, key=lambda p: p["runtime"]["target"].count("/"))
         return {"Mounts": [p["mount"] for p in points if p["mount"]],

@@ -6,6 +6,11 @@ Volume records change under ``<root>/volumes.lock``. Whether a volume is in use 
 container records (their ``Mounts``), so deleting a volume also holds the engine's own lock: no
 container can be created with the volume while it is being deleted.
 
+A volume's directory appears and disappears whole: it is made under a hidden name (``.new-<random>``)
+and renamed into place once its record is written, and renamed to ``.rm-<random>`` before it is
+deleted. A volume directory whose record is missing or damaged is listed (reported once), and can be
+removed.
+
 Deleting never follows a symbolic link out of the volume (``shutil.rmtree`` works on directory file
 descriptors and unlinks symlinks instead of following them), and never deletes through a mount:
 the volume's own filesystem (``-o device=...``) is unmounted first, and any other mount below the
@@ -24,10 +29,16 @@ NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
 NAME_PATTERN = re.compile(f"{NAME_CHARS}+")
 ANONYMOUS = "com.docker.volume.anonymous"  # the label Docker puts on anonymous volumes
 FILTERS = ("dangling", "name", "label", "driver")
+MAX_NAME = 255  # a directory name
+SHAPE = {"Name": str, "Driver": str, "Labels": dict, "Options": dict, "CreatedAt": str, "Scope": str}
 
 
 def validate_name(name):
-    """A volume name is a directory name: ``[a-zA-Z0-9][a-zA-Z0-9_.-]+``, so no ``/`` and no ``..``."""
+    """A volume name is a directory name: ``[a-zA-Z0-9][a-zA-Z0-9_.-]+``, so no ``/`` and no ``..``,
+    and at most NAME_MAX (255) bytes."""
+    if len(name) > MAX_NAME:
+        raise InvalidArgument(f"create {name[:32]}...: volume name is too long ({len(name)} characters, "
+                              f"at most {MAX_NAME} are allowed)")
     if len(name) == 1:
         raise InvalidArgument(f"create {name}: volume name is too short, names should be at least two "
                               "alphanumeric characters")
@@ -77,10 +88,18 @@ class Volumes:
             record = {"Name": name, "Driver": driver, "Labels": labels, "Options": options,
                       "CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "Scope": "local"}
             explain.step("volume", f"mkdir {self.mountpoint(name)}")
-            os.makedirs(self.root, mode=0o701, exist_ok=True)
-            os.mkdir(self.directory(name), 0o755)
-            os.mkdir(self.mountpoint(name), 0o755)
-            state.write_json(os.path.join(self.directory(name), "volume.json"), record)
+            self._sweep()
+            hidden = os.path.join(self.root, ".new-" + os.urandom(8).hex())
+            try:
+                with state.writing():
+                    os.makedirs(self.root, mode=0o701, exist_ok=True)
+                    os.mkdir(hidden, 0o755)
+                    os.mkdir(os.path.join(hidden, "_data"), 0o755)
+                    state.write_json(os.path.join(hidden, "volume.json"), record)
+                    os.rename(hidden, self.directory(name))  # the volume appears whole, or not at all
+            except BaseException:
+                self._sweep()
+                raise
         events.emit("volume", "create", name, {"driver": driver})
         return self._view(record)
 
@@ -174,11 +193,17 @@ class Volumes:
     def remove_anonymous(self, record):
         """``rm -v`` and ``--rm``: delete the container's anonymous volumes (its own and those it got
         through ``--volumes-from``) that no other container uses. Named volumes always stay."""
+        with state.locked():
+            self.discard_anonymous(record["Id"], record.get("AnonymousVolumes") or [])
+
+    def discard_anonymous(self, container_id, names):
+        """Delete the anonymous volumes ``names`` of the container that no other container uses (the
+        caller holds the engine's lock): after ``rm -v``, or a create that failed."""
         removed = []
-        with state.locked(), self._locked():
-            for name in record.get("AnonymousVolumes") or []:
+        with self._locked():
+            for name in names:
                 volume = self._load(name)
-                if volume and not self.users(name, exclude=record["Id"]):
+                if volume and not self.users(name, exclude=container_id):
                     self._delete(volume)
                     removed.append(volume)
         for volume in removed:
@@ -190,9 +215,35 @@ class Volumes:
         return state.locked("volumes.lock")
 
     def _load(self, name):
-        if not NAME_PATTERN.fullmatch(name or ""):
+        """The volume's record; None if there is no such volume; a stand-in if its record is damaged."""
+        if not NAME_PATTERN.fullmatch(name or "") or len(name) > MAX_NAME:
             return None  # never a path: "../x" or "a/b" name no volume
-        return state.read_json(os.path.join(self.directory(name), "volume.json"))
+        filename = os.path.join(self.directory(name), "volume.json")
+        try:
+            record = state.read_json(filename)
+            problem = None if record is None else state.shape_problem(record, SHAPE)
+            if record is not None and not problem and record["Name"] != name:
+                problem = "its Name is wrong"
+        except state.Damaged as e:
+            record, problem = {}, e.reason
+        if record is None:
+            if not os.path.isdir(self.directory(name)):
+                return None
+            problem = "volume.json is missing"
+        if problem:
+            state.report_damage(filename, f"volume {name}: damaged record {filename} ({problem}): "
+                                          f"listed without its options; 'pydock volume rm {name}' removes it")
+            return {"Name": name, "Driver": "local", "Labels": {}, "Options": {}, "CreatedAt": "", "Scope": "local"}
+        return record
+
+    def _sweep(self):
+        """Delete the hidden directories that a killed create or remove left (under the volumes lock,
+        which every create and remove holds: no other process is using them)."""
+        import shutil
+
+        for name in os.listdir(self.root) if os.path.isdir(self.root) else []:
+            if name.startswith((".new-", ".rm-")):
+                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
 
     def _records(self):
         names = os.listdir(self.root) if os.path.isdir(self.root) else []
@@ -219,13 +270,13 @@ class Volumes:
         if mounted:
             raise PydockError(f"remove {name}: {mounted[0]} is a mount point", 1)
         explain.step("volume", f"rm -r {directory} (symbolic links inside are removed, never followed)")
-        shutil.rmtree(directory)
+        doomed = os.path.join(self.root, ".rm-" + os.urandom(8).hex())
+        os.rename(directory, doomed)  # the volume disappears whole, whatever rmtree then meets
+        shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _container_records():
-    directory = state.path("containers")
-    ids = os.listdir(directory) if os.path.isdir(directory) else []
-    return [r for r in map(container.load, ids) if r]
+    return [r for r in map(container.load, container.ids()) if r]
 
 
 def _matches(volume, key, value, used):

@@ -16,7 +16,6 @@ Networks come from :class:`pydock_edu.network.manager.Networks`, containers from
 
 import os
 
-from ... import state
 from .picture import Graph, Picture
 
 HOST = "host"
@@ -64,9 +63,11 @@ def _cables(directory):
     ``Networks().list()`` has Docker's shape, without veth names; the records in ``directory``
     (``<root>/networks``) keep them per endpoint (``HostVeth``, ``Interface``).
     """
+    from ...network.manager import load_record
+
     found = {}
     for filename in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-        record = state.read_json(os.path.join(directory, filename)) if filename.endswith(".json") else None
+        record = load_record(os.path.join(directory, filename)) if filename.endswith(".json") else None
         for cid, endpoint in ((record or {}).get("Endpoints") or {}).items():
             found[cid, record["Id"]] = endpoint
     return found
