@@ -106,10 +106,7 @@ def pull_if_missing(ctx, name):
     except NotFound:
         pass
     ctx.err(f"Unable to find image '{reference.parse(name).familiar()}' locally")
-    try:
-        ctx.engine.pull(name, progress=progress_for(ctx.stderr))
-    except PydockError as e:
-        raise PydockError(str(e), 125) from None
+    ctx.engine.pull(name, progress=progress_for(ctx.stderr))
 
 
 @command("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry",
@@ -157,17 +154,17 @@ def _prompt(ctx, username, password):
     import getpass
 
     if not is_terminal(ctx.stdin):
-        raise PydockError("Cannot perform an interactive login from a non TTY device", 1)
+        raise PydockError("Cannot perform an interactive login from a non TTY device")
     if not username:
         ctx.stdout.write("Username: ")
         ctx.stdout.flush()
         username = ctx.stdin.readline().strip()
         if not username:
-            raise PydockError("Username cannot be empty", 1)
+            raise PydockError("Username cannot be empty")
     if not password:
         password = getpass.getpass("Password: ")
         if not password:
-            raise PydockError("Password Required", 1)
+            raise PydockError("Password Required")
     return username, password
 
 
