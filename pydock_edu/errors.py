@@ -60,7 +60,7 @@ class CommandNotFound(PydockError):
 
 
 def exit_status(error, runs_container=False):
-    """The exit code of a command that failed with ``error``, as Docker's client chooses it.
+    """The exit code of a command that failed with ``error`` (or an OSError), as Docker's client chooses it.
 
     - Flags that cannot be parsed: 125 on every command (docker/cli ``cli/cobra.go``, FlagErrorFunc).
     - Too few or too many arguments: 1 on every command (``cli/required.go`` returns plain errors).
@@ -71,5 +71,6 @@ def exit_status(error, runs_container=False):
     if isinstance(error, FlagError):
         return ENGINE_FAILED
     if runs_container and not isinstance(error, UsageError):
-        return error.exit_code if error.exit_code in (126, 127) else ENGINE_FAILED
+        code = getattr(error, "exit_code", None)  # an OSError has none
+        return code if code in (126, 127) else ENGINE_FAILED
     return REQUEST_FAILED

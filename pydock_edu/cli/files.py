@@ -22,13 +22,15 @@ def output_file(ctx, path):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise PydockError(f"failed to save image: invalid output path: directory {directory!r} does not exist")
+    if os.path.isdir(path):
+        raise PydockError(f"invalid output path: {path!r} is a directory")
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as out:
             yield out
         os.rename(temporary, path)
     finally:
-        if os.path.exists(temporary):
+        with contextlib.suppress(OSError):  # also when the name was too long to make the file at all
             os.unlink(temporary)
 
 

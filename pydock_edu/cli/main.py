@@ -189,6 +189,19 @@ def main(argv=None, ctx=None):
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as e:  # the kernel refused a step (a name too long, a full disk): one line, no traceback
+        ctx.err(f"Error: {_os_error_text(e)}")
+        return exit_status(e, command is not None and command.runs_container)
+
+
+def _os_error_text(error):
+    """``open NAME: file name too long``, as Go's errors read (the name cut if it is long)."""
+    reason = (error.strerror or str(error)).lower()
+    name = error.filename
+    if name is None:
+        return reason
+    name = str(name if not isinstance(name, bytes) else name.decode(errors="replace"))
+    return f"{name if len(name) <= 200 else name[:200] + '...'}: {reason}"
 
 
 if __name__ == "__main__":

@@ -129,6 +129,8 @@ def login(ctx, options, args):
     from ..image import auth
 
     server = args[0] if args else None
+    if server:
+        _check_address(server)
     username, password = options["username"], options["password"]
     if options["password_stdin"]:
         if password:
@@ -147,6 +149,16 @@ def login(ctx, options, args):
     ctx.engine.login(server, username, password)
     ctx.err(f"WARNING! Your credentials are stored unencrypted in '{auth.config_file()}'.")
     ctx.out("Login Succeeded")
+
+
+def _check_address(server):
+    """A registry address that cannot be parsed (``http://[::1``, a port out of range) is refused here."""
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(server if "://" in server else "//" + server).port
+    except ValueError as e:
+        raise InvalidArgument(f"invalid registry address {server!r}: {e}") from None
 
 
 def _prompt(ctx, username, password):

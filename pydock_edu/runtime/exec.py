@@ -42,7 +42,7 @@ def main():
             _use_terminal(*terminal)
         _child(spec, error_w)
     os.close(error_w)
-    error = os.read(error_r, 4096)
+    error = b"".join(iter(lambda: os.read(error_r, 65536), b""))  # all of it: a long name makes a long message
     if terminal:
         os.close(terminal[1])
         _relay_terminal(terminal[0])
