@@ -156,7 +156,7 @@ def _check_address(server):
     from urllib.parse import urlsplit
 
     try:
-        urlsplit(server if "://" in server else "//" + server).port
+        _ = urlsplit(server if "://" in server else "//" + server).port  # reading .port checks host and port
     except ValueError as e:
         raise InvalidArgument(f"invalid registry address {server!r}: {e}") from None
 

@@ -9,7 +9,13 @@ import pytest
 
 from pydock_edu import events, explain
 from pydock_edu.engine import Attachment, Engine
-from pydock_edu.errors import Conflict, InvalidArgument, NotFound, PydockError, exit_status
+from pydock_edu.errors import (
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PydockError,
+    exit_status,
+)
 
 pytestmark = pytest.mark.privileged
 
