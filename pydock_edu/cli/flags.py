@@ -86,7 +86,7 @@ def parse(command, argv):
             f = command.find(name)
             if f is None:
                 raise FlagError(f"unknown shorthand flag: '{letters[0]}' in {word}. "
-                                      f"See 'pydock {command.name} --help'.")
+                                f"See 'pydock {command.name} --help'.")
             letters = letters[1:]
             attached = letters[1:] if letters.startswith("=") and len(letters) > 1 else None  # -d=false, -e=X
             if f.kind == "bool":
@@ -127,7 +127,8 @@ def _parse_int(value, name):
         if -2**63 <= number < 2**63:
             return number
         problem = "value out of range"
-    raise FlagError(f'invalid argument "{value}" for "{name}" flag: strconv.ParseInt: parsing "{value}": {problem}')
+    raise FlagError(f'invalid argument "{value}" for "{name}" flag: strconv.ParseInt: '
+                    f'parsing "{value}": {problem}')
 
 
 def _parse_bool(value, name):
@@ -137,7 +138,7 @@ def _parse_bool(value, name):
     if lowered in ("false", "0", "f"):
         return False
     raise FlagError(f'invalid argument "{value}" for "{name}" flag: strconv.ParseBool: '
-                          f'parsing "{value}": invalid syntax')
+                    f'parsing "{value}": invalid syntax')
 
 
 def _unknown(command, name):

@@ -255,7 +255,8 @@ FOUND = [
 ]
 
 # The values each template gets in the fixed list, in turn from one template to the next.
-CORE = {"ODD": ["", HUGE, "ünïcødé ☃ 日本", "\t\x01\x1b[31m\x7f"], "NUM": ["-1", "99999999999999999999999", "abc"],
+CORE = {"ODD": ["", HUGE, "ünïcødé ☃ 日本", "\t\x01\x1b[31m\x7f"],
+        "NUM": ["-1", "99999999999999999999999", "abc"],
         "DUR": ["-1s", "99999999999999h", "soon", ""], "UNTIL": ["-1s", "99999999999999h", "soon"],
         "SIG": ["FOO", "99999", ""], "REF": ["", HUGE, "ünïcødé ☃ 日本", "no-such-thing"],
         "IMG": ["BAD TAG", "127.0.0.1:1/x", ""], "SERVER": ["http://[::1", "127.0.0.1:1"],
