@@ -43,7 +43,7 @@ def build(ctx, options, args):
 
     try:
         image_id = ctx.engine.build(
-            args[0], output=output, dockerfile=options["file"], tags=options["tag"],
+            args[0], output=output, dockerfile=options["file"], tags=_checked_tags(options["tag"]),
             build_args=dict(_build_arg(item) for item in options["build_arg"]), target=options["target"],
             no_cache=options["no_cache"], rm=options["rm"], force_rm=options["force_rm"],
             labels=dict(_label(item) for item in options["label"]), network=options["network"],
@@ -58,6 +58,19 @@ def build(ctx, options, args):
     if quiet:
         ctx.out(image_id)
     return 0
+
+
+def _checked_tags(tags):
+    """``-t`` names, checked as the flag is read (docker/cli's validateTag): a bad one is a flag error, 125."""
+    from ..errors import FlagError, PydockError
+    from ..image import reference
+
+    for tag in tags:
+        try:
+            reference.parse(tag)
+        except PydockError as e:
+            raise FlagError(f'invalid argument "{tag}" for "-t, --tag" flag: {e}') from None
+    return tags
 
 
 def _build_arg(item):

@@ -3,7 +3,7 @@
 import json
 import os
 
-from ..errors import InvalidArgument, PydockError
+from ..errors import REQUEST_FAILED, InvalidArgument, NotFound, PydockError
 from .flags import flag
 from .registry import command
 
@@ -211,7 +211,7 @@ def _attached(ctx, start, interactive, tty):
 
 @command("container run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
          CREATE_FLAGS + [flag("-d, --detach", help="Run container in background and print container ID")],
-         aliases=["run"], interspersed=False, min_args=1)
+         aliases=["run"], interspersed=False, min_args=1, runs_container=True)
 def run(ctx, options, args):
     from .remote import pull_if_missing
 
@@ -226,7 +226,7 @@ def run(ctx, options, args):
 
 
 @command("container create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", CREATE_FLAGS,
-         aliases=["create"], interspersed=False, min_args=1)
+         aliases=["create"], interspersed=False, min_args=1, runs_container=True)
 def create(ctx, options, args):
     from .remote import pull_if_missing
 
@@ -245,12 +245,24 @@ def start(ctx, options, args):
         tty = record["Config"].get("Tty")
         return _attached(ctx, lambda a: ctx.engine.start(args[0], attach=a, console_size=_terminal_size(ctx)),
                          options["interactive"], tty)
-    return _each(ctx, args, ctx.engine.start)
+    failed = _failures(ctx, args, ctx.engine.start)
+    if failed:  # as docker/cli's startContainersWithoutAttachments (start.go) ends
+        ctx.err("Error: failed to start containers: " + ", ".join(failed))
+    return REQUEST_FAILED if failed else 0
 
 
-def _each(ctx, refs, action, echo=True):
-    """Apply ``action`` to each container, printing its reference; the first error decides the code."""
-    code = 0
+def _each(ctx, refs, action, echo=True, missing_ok=False):
+    """Apply ``action`` to each container, printing its reference; 1 if any failed (see :func:`_failures`)."""
+    return REQUEST_FAILED if _failures(ctx, refs, action, echo, missing_ok) else 0
+
+
+def _failures(ctx, refs, action, echo=True, missing_ok=False):
+    """Apply ``action`` to each container, printing each error as it comes; return the refs that failed.
+
+    With ``missing_ok`` (``rm -f``), a container that does not exist is reported but is no failure, so
+    cleanup lines under ``set -e`` go on (docker/cli rm.go: with --force, not-found errors go to stderr).
+    """
+    failed = []
     for ref in refs:
         try:
             action(ref)
@@ -258,8 +270,9 @@ def _each(ctx, refs, action, echo=True):
                 ctx.out(ref)
         except PydockError as e:
             ctx.err(f"Error: {e}")
-            code = code or e.exit_code
-    return code
+            if not (missing_ok and isinstance(e, NotFound)):
+                failed.append(ref)
+    return failed
 
 
 @command("container stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
@@ -288,7 +301,8 @@ def kill(ctx, options, args):
           flag("-v, --volumes", help="Remove anonymous volumes associated with the container")],
          aliases=["rm", "container remove"], min_args=1)
 def remove(ctx, options, args):
-    return _each(ctx, args, lambda ref: ctx.engine.remove(ref, options["force"], options["volumes"]))
+    return _each(ctx, args, lambda ref: ctx.engine.remove(ref, options["force"], options["volumes"]),
+                 missing_ok=options["force"])
 
 
 @command("container pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers",
@@ -520,7 +534,7 @@ def port(ctx, options, args):
              for key, bindings in sorted(ports.items()) if bindings and (not wanted or key == wanted)
              for b in bindings]
     if wanted and not lines:
-        raise PydockError(f"No public port '{wanted}' published for {args[0]}", 1)
+        raise PydockError(f"No public port '{wanted}' published for {args[0]}")
     ctx.stdout.write("".join(line + "\n" for line in lines))
 
 

@@ -7,7 +7,7 @@ A command declares its flags; :func:`parse` turns ``argv`` into (options, argume
 passes ``-l`` to ``ls``.
 """
 
-from ..errors import InvalidArgument
+from ..errors import FlagError, UsageError
 
 
 class Flag:
@@ -22,13 +22,14 @@ class Flag:
 
 
 class Command:
-    """A command (``container run``): its function, flags and how many arguments it takes."""
+    """A command (``container run``): its function, flags, how many arguments it takes, and whether it
+    makes a container (``run`` and ``create`` exit 125 when they fail)."""
 
     def __init__(self, name, function, usage, help, flags=(), aliases=(), interspersed=True, min_args=0,
-                 max_args=None):
+                 max_args=None, runs_container=False):
         self.name, self.function, self.usage, self.help = name, function, usage, help
         self.flags, self.aliases, self.interspersed = list(flags), tuple(aliases), interspersed
-        self.min_args, self.max_args = min_args, max_args
+        self.min_args, self.max_args, self.runs_container = min_args, max_args, runs_container
 
     def find(self, name):
         return next((f for f in self.flags if name in f.names), None)
@@ -84,8 +85,8 @@ def parse(command, argv):
             name = "-" + letters[0]
             f = command.find(name)
             if f is None:
-                raise InvalidArgument(f"unknown shorthand flag: '{letters[0]}' in {word}. "
-                                      f"See 'pydock {command.name} --help'.")
+                raise FlagError(f"unknown shorthand flag: '{letters[0]}' in {word}. "
+                                f"See 'pydock {command.name} --help'.")
             letters = letters[1:]
             attached = letters[1:] if letters.startswith("=") and len(letters) > 1 else None  # -d=false, -e=X
             if f.kind == "bool":
@@ -103,7 +104,7 @@ def parse(command, argv):
                 raise _needs_argument(command, name)
             _store(options, f, value, name)
     if len(args) < command.min_args or (command.max_args is not None and len(args) > command.max_args):
-        raise InvalidArgument(_arg_count_message(command))
+        raise UsageError(_arg_count_message(command))
     return options, args
 
 
@@ -111,13 +112,23 @@ def _store(options, f, value, name):
     if f.kind == "list":
         options[f.key].append(value)
     elif f.kind == "int":
-        try:
-            options[f.key] = int(value)
-        except ValueError:
-            raise InvalidArgument(f'invalid argument "{value}" for "{name}" flag: strconv.ParseInt: '
-                                  f'parsing "{value}": invalid syntax') from None
+        options[f.key] = _parse_int(value, name)
     else:
         options[f.key] = value
+
+
+def _parse_int(value, name):
+    """A decimal 64-bit integer, as Go's strconv.ParseInt reads it (no spaces, no ``_``)."""
+    import re
+
+    problem = "invalid syntax"
+    if re.fullmatch(r"[+-]?[0-9]+", value):
+        number = int(value)
+        if -2**63 <= number < 2**63:
+            return number
+        problem = "value out of range"
+    raise FlagError(f'invalid argument "{value}" for "{name}" flag: strconv.ParseInt: '
+                    f'parsing "{value}": {problem}')
 
 
 def _parse_bool(value, name):
@@ -126,16 +137,16 @@ def _parse_bool(value, name):
         return True
     if lowered in ("false", "0", "f"):
         return False
-    raise InvalidArgument(f'invalid argument "{value}" for "{name}" flag: strconv.ParseBool: '
-                          f'parsing "{value}": invalid syntax')
+    raise FlagError(f'invalid argument "{value}" for "{name}" flag: strconv.ParseBool: '
+                    f'parsing "{value}": invalid syntax')
 
 
 def _unknown(command, name):
-    return InvalidArgument(f"unknown flag: {name}. See 'pydock {command.name} --help'.")
+    return FlagError(f"unknown flag: {name}. See 'pydock {command.name} --help'.")
 
 
 def _needs_argument(command, name):
-    return InvalidArgument(f"flag needs an argument: {name}. See 'pydock {command.name} --help'.")
+    return FlagError(f"flag needs an argument: {name}. See 'pydock {command.name} --help'.")
 
 
 def _arg_count_message(command):

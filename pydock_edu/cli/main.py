@@ -7,7 +7,7 @@ import os
 import sys
 
 from .. import explain
-from ..errors import PydockError
+from ..errors import ENGINE_FAILED, PydockError, exit_status
 from . import flags
 from .registry import ALIASES, COMMANDS
 
@@ -110,7 +110,7 @@ def find_command(argv):
     first = argv[0]
     module = MODULES.get(first)
     if module is None:
-        raise PydockError(f"'{first}' is not a pydock command. See 'pydock --help'", 1)
+        raise PydockError(f"'{first}' is not a pydock command. See 'pydock --help'")
     __import__(f"pydock_edu.cli.{module}")
     if first in GROUPS:
         if len(argv) < 2 or argv[1] in ("--help", "-h"):
@@ -120,11 +120,11 @@ def find_command(argv):
             __import__(f"pydock_edu.cli.{MODULES[argv[1]]}")  # e.g. "image pull" lives with "pull"
         name = ALIASES.get(name, name)
         if name not in COMMANDS:
-            raise PydockError(f"unknown command \"{argv[1]}\" for \"pydock {first}\"", 1)
+            raise PydockError(f"unknown command \"{argv[1]}\" for \"pydock {first}\"")
         return COMMANDS[name], argv[2:]
     name = ALIASES.get(first, first)
     if name not in COMMANDS:
-        raise PydockError(f"'{first}' is not a pydock command. See 'pydock --help'", 1)
+        raise PydockError(f"'{first}' is not a pydock command. See 'pydock --help'")
     return COMMANDS[name], argv[1:]
 
 
@@ -165,7 +165,8 @@ def main(argv=None, ctx=None):
             return 0
         else:
             ctx.err(f"unknown flag: {option}. See 'pydock --help'.")
-            return 125
+            return ENGINE_FAILED
+    command = None
     try:
         command, rest = find_command(argv)
         if command is None:
@@ -180,22 +181,30 @@ def main(argv=None, ctx=None):
                 _record_only_without_privileges(ctx)
                 return command.function(ctx, options, args) or 0
         return command.function(ctx, options, args) or 0
-    except PydockError as e:
+    except PydockError as e:  # the command, not the place that raised, decides the exit code
         ctx.err(f"Error: {e}")
-        return e.exit_code
-    except OSError as e:  # the state root's filesystem refused a write (a full disk): one line, no traceback
-        from .. import state
-
-        if e.errno not in state.WRITE_FAILURES:
-            raise
-        ctx.err(f"Error: {state.write_failed(e)}")
-        runs_container = argv[:1] in (["run"], ["create"]) or argv[:2] in (["container", "run"], ["container", "create"])
-        return 125 if runs_container else 1
+        return exit_status(e, command is not None and command.runs_container)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as e:  # the kernel refused a step (a name too long, a full disk): one line, no traceback
+        from .. import state
+
+        text = state.write_failed(e) if e.errno in state.WRITE_FAILURES else _os_error_text(e)
+        ctx.err(f"Error: {text}")
+        return exit_status(e, command is not None and command.runs_container)
+
+
+def _os_error_text(error):
+    """``open NAME: file name too long``, as Go's errors read (the name cut if it is long)."""
+    reason = (error.strerror or str(error)).lower()
+    name = error.filename
+    if name is None:
+        return reason
+    name = str(name if not isinstance(name, bytes) else name.decode(errors="replace"))
+    return f"{name if len(name) <= 200 else name[:200] + '...'}: {reason}"
 
 
 if __name__ == "__main__":

@@ -88,6 +88,12 @@ def rm(ctx, options, args):
 @command("network prune", "[OPTIONS]", "Remove all unused networks",
          [flag("-f, --force", help="Do not prompt for confirmation")], max_args=0)
 def prune(ctx, options, args):
+    if not options["force"]:  # docker/cli network/prune.go asks first, as every prune does
+        ctx.stdout.write("WARNING! This will remove all custom networks not used by at least one container.\n"
+                         "Are you sure you want to continue? [y/N] ")
+        ctx.stdout.flush()
+        if ctx.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
     removed = ctx.engine.networks.prune()
     if removed:
         ctx.out("Deleted Networks:\n" + "\n".join(removed))

@@ -106,10 +106,7 @@ def pull_if_missing(ctx, name):
     except NotFound:
         pass
     ctx.err(f"Unable to find image '{reference.parse(name).familiar()}' locally")
-    try:
-        ctx.engine.pull(name, progress=progress_for(ctx.stderr))
-    except PydockError as e:
-        raise PydockError(str(e), 125) from None
+    ctx.engine.pull(name, progress=progress_for(ctx.stderr))
 
 
 @command("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry",
@@ -132,6 +129,8 @@ def login(ctx, options, args):
     from ..image import auth
 
     server = args[0] if args else None
+    if server:
+        _check_address(server)
     username, password = options["username"], options["password"]
     if options["password_stdin"]:
         if password:
@@ -152,22 +151,32 @@ def login(ctx, options, args):
     ctx.out("Login Succeeded")
 
 
+def _check_address(server):
+    """A registry address that cannot be parsed (``http://[::1``, a port out of range) is refused here."""
+    from urllib.parse import urlsplit
+
+    try:
+        _ = urlsplit(server if "://" in server else "//" + server).port  # reading .port checks host and port
+    except ValueError as e:
+        raise InvalidArgument(f"invalid registry address {server!r}: {e}") from None
+
+
 def _prompt(ctx, username, password):
     """Ask on the terminal for what the flags did not give."""
     import getpass
 
     if not is_terminal(ctx.stdin):
-        raise PydockError("Cannot perform an interactive login from a non TTY device", 1)
+        raise PydockError("Cannot perform an interactive login from a non TTY device")
     if not username:
         ctx.stdout.write("Username: ")
         ctx.stdout.flush()
         username = ctx.stdin.readline().strip()
         if not username:
-            raise PydockError("Username cannot be empty", 1)
+            raise PydockError("Username cannot be empty")
     if not password:
         password = getpass.getpass("Password: ")
         if not password:
-            raise PydockError("Password Required", 1)
+            raise PydockError("Password Required")
     return username, password
 
 

@@ -128,4 +128,4 @@ def _inspect_any(engine, ref, kind):
             return lookup()
         except NotFound:
             continue
-    raise NotFound(f"No such object: {ref}", 1)
+    raise NotFound(f"No such object: {ref}")

@@ -23,10 +23,7 @@ def create(ctx, options, args):
     name = name or (args[0] if args else None)
     labels = dict(_pair(text) for text in options["label"])
     driver_options = dict(_pair(text) for text in options["opt"])
-    try:
-        volume = ctx.engine.volumes.create(name, options["driver"], labels, driver_options)
-    except PydockError as e:
-        raise PydockError(str(e), 1) from None  # an error of the engine, not of the command line
+    volume = ctx.engine.volumes.create(name, options["driver"], labels, driver_options)
     ctx.out(volume["Name"])
 
 

@@ -29,8 +29,7 @@ def main():
     try:
         enter(spec)
     except (OSError, PydockError) as e:
-        print(f"Error: OCI runtime exec failed: {e}", file=sys.stderr)
-        sys.exit(126)
+        _cannot_exec(e)
     if spec["detach"]:
         if os.fork():
             os._exit(0)
@@ -43,17 +42,27 @@ def main():
             _use_terminal(*terminal)
         _child(spec, error_w)
     os.close(error_w)
-    error = os.read(error_r, 4096)
+    error = b"".join(iter(lambda: os.read(error_r, 65536), b""))  # all of it: a long name makes a long message
     if terminal:
         os.close(terminal[1])
         _relay_terminal(terminal[0])
     _, status = os.waitpid(pid, 0)
     if error:
-        message = json.loads(error)
-        print(f"Error: OCI runtime exec failed: {message['error']}", file=sys.stderr)
-        sys.exit(message["code"])
+        _cannot_exec(json.loads(error)["error"])
     code = os.waitstatus_to_exitcode(status)
     sys.exit(128 - code if code < 0 else code)
+
+
+def _cannot_exec(reason):
+    """An exec that never ran its command exits 126, whatever the cause (not found, a directory...).
+
+    Docker's daemon records 126 for an exec that fails to start and writes the reason into the
+    exec's output stream, so its client prints it on stdout (moby: daemon/exec.go, and
+    api/server/router/container/exec.go postContainerExecStart).
+    """
+    sys.stdout.write(f"OCI runtime exec failed: {reason}\n")
+    sys.stdout.flush()
+    sys.exit(126)
 
 
 def enter(spec):

@@ -92,7 +92,7 @@ def test_a_tar_context_on_stdin(pydock, busybox_image):
 def test_missing_context_or_dockerfile(pydock, tmp_path, busybox_image):
     res = pydock("build", str(tmp_path / "nowhere"))
     assert (res.returncode, res.stderr.strip()) == (
-        125, f'Error: unable to prepare context: path "{tmp_path / "nowhere"}" not found')
+        1, f'Error: unable to prepare context: path "{tmp_path / "nowhere"}" not found')
     res = pydock("build", str(tmp_path))
-    assert res.returncode == 125
+    assert res.returncode == 1
     assert "unable to prepare context: unable to evaluate symlinks in Dockerfile path" in res.stderr

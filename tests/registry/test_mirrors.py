@@ -35,7 +35,7 @@ def test_plain_http_only_for_loopback_and_insecure_registries(client_config):
 def test_a_mirror_needs_a_scheme(pydock, client_config):
     write_daemon_json(client_config, {"registry-mirrors": ["127.0.0.1:5001"]})
     res = pydock("pull", "busybox-from-nowhere")
-    assert res.returncode == 125
+    assert res.returncode == 1
     assert "invalid mirror: '127.0.0.1:5001': it needs a scheme" in res.stderr
 
 

@@ -46,7 +46,7 @@ def test_login_refuses_a_wrong_password_and_stores_nothing(pydock, basic_registr
 def test_login_flag_errors(pydock, client_config, closed_port):
     server = f"127.0.0.1:{closed_port}"
     no_user = pydock("login", "--password-stdin", server, input="x\n")
-    assert (no_user.returncode, no_user.stderr) == (125, "Error: Must provide --username with --password-stdin\n")
+    assert (no_user.returncode, no_user.stderr) == (1, "Error: Must provide --username with --password-stdin\n")
     both = pydock("login", "-u", "a", "-p", "b", "--password-stdin", server, input="x\n")
     assert both.stderr == "Error: --password and --password-stdin are mutually exclusive\n"
     no_tty = pydock("login", server, input="")
