@@ -26,7 +26,7 @@ import os
 
 from .. import explain
 from ..errors import PydockError
-from .reference import DEFAULT_DOMAIN, LEGACY_DOMAIN
+from .reference import DEFAULT_DOMAIN, DOMAIN, LEGACY_DOMAIN
 
 HUB_SERVER = "https://index.docker.io/v1/"
 HUB_ALIASES = (DEFAULT_DOMAIN, LEGACY_DOMAIN, "registry-1.docker.io", "index.docker.io/v1")
@@ -34,6 +34,12 @@ HUB_ALIASES = (DEFAULT_DOMAIN, LEGACY_DOMAIN, "registry-1.docker.io", "index.doc
 
 class AuthError(PydockError):
     """The registry or its token server refused the credentials (``docker pull`` exits 1)."""
+
+    exit_code = 1
+
+
+class InvalidAddress(PydockError):
+    """A registry address that is not ``[scheme://]host[:port][/path]`` (the request fails: exit 1)."""
 
     exit_code = 1
 
@@ -51,10 +57,18 @@ def server_key(server=None):
     """The ``auths`` key of a registry: ``https://index.docker.io/v1/`` for Docker Hub, else host[:port]."""
     if not server:
         return HUB_SERVER
-    host = server.split("://", 1)[-1].rstrip("/")
+    scheme, separator, rest = server.partition("://")
+    if separator and scheme not in ("http", "https"):
+        raise InvalidAddress(f"invalid registry address {server!r}: only http:// and https:// are known")
+    host = (rest if separator else server).rstrip("/")
     if host in HUB_ALIASES or server == HUB_SERVER:
         return HUB_SERVER
-    return host.split("/", 1)[0]
+    address = host.split("/", 1)[0]
+    port = address.rpartition("]")[2].partition(":")[2]
+    if not DOMAIN.fullmatch(address) or port and not 0 < int(port) < 65536:
+        raise InvalidAddress(f"invalid registry address {server!r}: a registry is HOST[:PORT], such as "
+                             "localhost:5000 or [::1]:5000")
+    return address
 
 
 def load_config():
