@@ -189,14 +189,17 @@ class ImageStore:
 
         imageconfig.parse(data)
         image_id = "sha256:" + hashlib.sha256(data).hexdigest()
-        path = os.path.join(self.root, "configs", _hex(image_id) + ".json")
+        path = self._config_file(image_id)
         if not os.path.exists(path):
             state.write_bytes(path, data)
         return image_id
 
+    def _config_file(self, image_id):
+        return os.path.join(self.root, "configs", _hex(image_id) + ".json")
+
     def config_bytes(self, image_id):
         try:
-            with open(os.path.join(self.root, "configs", _hex(image_id) + ".json"), "rb") as f:
+            with open(self._config_file(image_id), "rb") as f:
                 return f.read()
         except FileNotFoundError:
             raise NotFound(f"No such image: {image_id}", 1) from None
@@ -206,7 +209,7 @@ class ImageStore:
         if the stored file no longer passes."""
         data = self.config_bytes(image_id)
         try:
-            return imageconfig.parse(data, f"config of image {image_id}")
+            return imageconfig.parse(data, "stored config")
         except imageconfig.InvalidImageConfig as e:
             raise DamagedImage(f"damaged image {image_id}: {e}") from None
 
@@ -235,11 +238,12 @@ class ImageStore:
     # Names
 
     def repositories(self):
-        """{full tag: image ID}; entries that are not a tag and an ID (a damaged file) are reported and left out."""
+        """{full tag: image ID}. Entries that are not a tag and the ID of a stored image (a damaged
+        file) are reported and left out."""
         repos = _read_record(self.repositories_file, "list of tags", {})
         good = {}
         for name, target in repos.items():
-            if _valid_tag_entry(name, target):
+            if _valid_tag_entry(name, target) and os.path.exists(self._config_file(target)):
                 good[name] = target
             else:
                 report_damaged(f"{self.repositories_file}: damaged tag {name!r} -> {target!r} ignored")
@@ -298,7 +302,7 @@ class ImageStore:
         with state.locked():
             config = self.healthy_config(image_id)
             layers = config["rootfs"]["diff_ids"] if config else []
-            for path in (os.path.join(self.root, "configs", _hex(image_id) + ".json"), self._meta_file(image_id)):
+            for path in (self._config_file(image_id), self._meta_file(image_id)):
                 if os.path.exists(path):
                     os.unlink(path)
             unused = set(layers)

@@ -1,0 +1,62 @@
+"""Issue 11, point 9 (images): names are checked before anything is stored, registry addresses before use."""
+
+import pytest
+from sec_image_helpers import (busybox_layer, config, image_tarball, module_root, no_traceback,  # noqa: F401
+                               one_line_error, sha256, store_listing)
+
+pytestmark = pytest.mark.privileged
+
+
+def test_load_with_one_bad_repo_tag_keeps_nothing(module_root, tmp_path):
+    layer = busybox_layer()
+    tarball = tmp_path / "tags.tar"
+    image_tarball(tarball, config([sha256(layer)]), [layer], tags=["ok:1", "BAD TAG!!"])
+    before = store_listing(module_root.path)
+
+    line = one_line_error(module_root.pydock("load", "-i", tarball))
+
+    assert "BAD TAG!!" in line
+    assert store_listing(module_root.path) == before
+    assert "ok " not in module_root.pydock("images").stdout
+
+
+@pytest.mark.parametrize("name", ["BAD TAG", "x@sha256:" + "0" * 64, "a:b:c"])
+def test_import_with_a_bad_name_leaves_no_image(module_root, tmp_path, name):
+    tarball = tmp_path / "rootfs.tar"
+    tarball.write_bytes(busybox_layer())
+    before = store_listing(module_root.path)
+
+    one_line_error(module_root.pydock("import", tarball, name))
+
+    assert store_listing(module_root.path) == before
+
+
+def test_import_and_commit_with_a_bad_change_store_nothing(module_root, tmp_path):
+    tarball = tmp_path / "rootfs.tar"
+    tarball.write_bytes(busybox_layer())
+    before = store_listing(module_root.path)
+
+    assert "ExposedPorts" in one_line_error(module_root.pydock("import", "-c", "EXPOSE abc", tarball, "bad:1"))
+
+    assert store_listing(module_root.path) == before
+
+
+def test_tag_refuses_a_digest_reference(module_root):
+    one_line_error(module_root.pydock("tag", "busybox", "x@sha256:" + "0" * 64))
+    assert "None" not in module_root.pydock("images").stdout
+
+
+@pytest.mark.parametrize("server", ["http://[::1", "[::1", " ", "a b", "localhost:99999", "localhost:0",
+                                    "localhost:abc", "http://", "ftp://localhost:5000"])
+def test_login_to_a_malformed_address_is_one_line(module_root, server):
+    res = module_root.pydock("login", "-u", "student", "-p", "secret", server)
+    assert "invalid registry address" in one_line_error(res)
+
+
+@pytest.mark.parametrize("name", ["localhost:99999/app", "[::1/app"])
+def test_search_of_a_malformed_address_is_one_line(module_root, name):
+    assert "invalid registry address" in one_line_error(module_root.pydock("search", name))
+
+
+def test_pull_from_a_port_out_of_range_is_one_line(module_root):
+    assert "invalid registry address" in one_line_error(module_root.pydock("pull", "localhost:99999/app"))
