@@ -130,7 +130,7 @@ class OwnRoot:
 
     def pydock(self, *args, timeout=120, check=False):
         script = os.path.join(sysconfig.get_path("scripts"), "pydock")
-        res = subprocess.run([script, *map(str, args)], capture_output=True, text=True, errors="replace",
+        res = subprocess.run([script, *map(str, args)], check=False, capture_output=True, text=True, errors="replace",
                              timeout=timeout, env=dict(os.environ, PYDOCK_ROOT=self.path))
         if check and res.returncode != 0:
             pytest.fail(f"pydock {args} exited {res.returncode}: {res.stderr}", pytrace=False)

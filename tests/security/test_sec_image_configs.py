@@ -4,12 +4,23 @@ Fields of the wrong type (``"Cmd": 5``, ``"history": "x"``, ...) are refused by 
 with one line naming the field, and nothing is stored; a config that merely leaves out what the
 OCI spec lets it leave out (``created``) loads, and every command copes with it.
 """
+# ruff: noqa: F811 (the fixtures imported from sec_image_helpers are the tests' parameters)
 
 import json
 
 import pytest
-from sec_image_helpers import (busybox_layer, config, crafted_registry, image_tarball,  # noqa: F401
-                               module_root, no_traceback, one_line_error, own_root, sha256, store_listing)
+from sec_image_helpers import (  # noqa: F401
+    busybox_layer,
+    config,
+    crafted_registry,
+    image_tarball,
+    module_root,
+    no_traceback,
+    one_line_error,
+    own_root,
+    sha256,
+    store_listing,
+)
 
 pytestmark = pytest.mark.privileged
 
@@ -49,29 +60,27 @@ BAD_CONFIGS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
 def test_load_refuses_a_config_with_fields_of_the_wrong_type(module_root, tmp_path, case):
-    own_root = module_root
     document, field = BAD_CONFIGS[case]
     tarball = tmp_path / "bad.tar"
     image_tarball(tarball, document, [LAYER], tags=["bad:1"])
-    before = store_listing(own_root.path)
+    before = store_listing(module_root.path)
 
-    line = one_line_error(own_root.pydock("load", "-i", tarball))
+    line = one_line_error(module_root.pydock("load", "-i", tarball))
 
     assert f"{field} " in line, line
-    assert store_listing(own_root.path) == before
+    assert store_listing(module_root.path) == before
 
 
 @pytest.mark.parametrize("case", ["cmd-number", "history-string", "labels-list"])
 def test_pull_refuses_a_config_with_fields_of_the_wrong_type(module_root, crafted_registry, case):
-    own_root = module_root
     document, field = BAD_CONFIGS[case]
     name = crafted_registry.serve_image("bad", "1", document, [LAYER])
-    before = store_listing(own_root.path)
+    before = store_listing(module_root.path)
 
-    line = one_line_error(own_root.pydock("pull", name))
+    line = one_line_error(module_root.pydock("pull", name))
 
     assert f"{field} " in line, line
-    assert store_listing(own_root.path) == before
+    assert store_listing(module_root.path) == before
 
 
 def test_a_config_without_created_loads_and_every_command_copes(own_root, tmp_path):

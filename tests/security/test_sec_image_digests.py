@@ -5,13 +5,24 @@ The attack: an image config whose ``rootfs.diff_ids`` holds ``sha256:../../../va
 unchecked digests, ``load`` takes X for a layer it already has, ``run`` mounts it (the host file
 inside is read from the container) and ``rmi`` deletes it.
 """
+# ruff: noqa: F811 (the fixtures imported from sec_image_helpers are the tests' parameters)
 
 import json
 import os
 
 import pytest
-from sec_image_helpers import (SECRET, busybox_layer, canary, config, crafted_registry,  # noqa: F401
-                               image_tarball, one_line_error, own_root, sha256, store_listing)
+from sec_image_helpers import (  # noqa: F401
+    SECRET,
+    busybox_layer,
+    canary,
+    config,
+    crafted_registry,
+    image_tarball,
+    one_line_error,
+    own_root,
+    sha256,
+    store_listing,
+)
 
 pytestmark = pytest.mark.privileged
 

@@ -1,8 +1,17 @@
 """Issue 11, point 9 (images): names are checked before anything is stored, registry addresses before use."""
+# ruff: noqa: F811 (the fixtures imported from sec_image_helpers are the tests' parameters)
 
 import pytest
-from sec_image_helpers import (busybox_layer, config, image_tarball, module_root, no_traceback,  # noqa: F401
-                               one_line_error, sha256, store_listing)
+from sec_image_helpers import (  # noqa: F401
+    busybox_layer,
+    config,
+    image_tarball,
+    module_root,
+    no_traceback,
+    one_line_error,
+    sha256,
+    store_listing,
+)
 
 pytestmark = pytest.mark.privileged
 

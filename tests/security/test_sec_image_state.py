@@ -3,13 +3,21 @@
 Each test damages a private state root as a crash or a careless edit would: garbage in
 repositories.json, in one image's config file, in an image's or a layer's record.
 """
+# ruff: noqa: F811 (the fixtures imported from sec_image_helpers are the tests' parameters)
 
 import json
 import os
 
 import pytest
-from sec_image_helpers import busybox_layer, config, image_tarball, no_traceback, one_line_error, own_root  # noqa: F401
-from sec_image_helpers import sha256
+from sec_image_helpers import (  # noqa: F401
+    busybox_layer,
+    config,
+    image_tarball,
+    no_traceback,
+    one_line_error,
+    own_root,
+    sha256,
+)
 
 pytestmark = pytest.mark.privileged
 
