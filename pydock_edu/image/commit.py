@@ -14,6 +14,7 @@ from ..timefmt import format_time
 from . import changes as fs_changes
 from . import imageconfig
 from .importer import apply_changes
+from .store import tag_key
 
 
 def commit(engine, ref, repository=None, message="", author="", changes=(), pause=True):
@@ -23,6 +24,8 @@ def commit(engine, ref, repository=None, message="", author="", changes=(), paus
     cid = record["Id"]
     config = apply_changes(dict(record["Config"]), changes)
     imageconfig.check({"rootfs": {"type": "layers"}, "config": config})  # before a layer is stored
+    if repository:
+        tag_key(repository)  # a bad name too
     upper = os.path.join(container.directory(cid), "diff")
     frozen_here = pause and record["State"]["Running"] and not record["State"]["Paused"]
     if frozen_here:

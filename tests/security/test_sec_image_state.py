@@ -95,3 +95,15 @@ def test_damaged_image_and_layer_records(own_root, tmp_path):
     assert json.loads(own_root.pydock("image", "inspect", "victim:1").stdout)[0]["Id"] == image_id
     rmi = no_traceback(own_root.pydock("rmi", "victim:1"))
     assert rmi.returncode == 0, rmi.stderr
+
+
+def test_a_parent_cycle_in_image_records_does_not_hang_history(own_root, tmp_path):
+    image_id = load_second_image(own_root, tmp_path)
+    busybox_id = own_root.pydock("images", "-q", "--no-trunc", "busybox").stdout.split()[0]
+    for one, other in ((image_id, busybox_id), (busybox_id, image_id)):
+        with open(own_root.file("meta", one[7:] + ".json"), "w") as f:
+            json.dump({"parent": other}, f)
+
+    res = no_traceback(own_root.pydock("history", "victim:1", timeout=30))
+
+    assert res.returncode == 0 and image_id[7:19] in res.stdout
