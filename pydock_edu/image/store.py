@@ -295,7 +295,8 @@ class ImageStore:
         """Remove one image's config and metadata, and the layers no other image uses.
 
         Returns the diff_ids of the layers removed. A damaged image (its config unreadable) goes
-        too, but its layers stay: which they are is not known any more.
+        too, but its layers stay: which they are is not known any more. For the same reason no
+        layer is removed while another image is damaged: it might be one of that image's.
         """
         import shutil
 
@@ -308,7 +309,10 @@ class ImageStore:
             unused = set(layers)
             for other in self.image_ids():
                 other_config = self.healthy_config(other)
-                unused -= set(other_config["rootfs"]["diff_ids"] if other_config else [])
+                if other_config is None:
+                    unused = set()  # damaged: any layer might be one of its own
+                else:
+                    unused -= set(other_config["rootfs"]["diff_ids"])
             for diff_id in unused:
                 shutil.rmtree(self.layer_path(diff_id), ignore_errors=True)
         return [d for d in layers if d in unused]
