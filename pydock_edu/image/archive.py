@@ -393,7 +393,10 @@ def _from_descriptor(work, links, descriptor, name):
 
     annotations = descriptor.get("annotations") or {}
     name = annotations.get(IMAGE_NAME) or _name_from_ref(annotations.get(REF_NAME)) or name
-    blob = json.loads(_read(work, links, _blob_path(descriptor["digest"])))
+    data = _read(work, links, _blob_path(descriptor["digest"]))
+    if "sha256:" + _sha256(data) != descriptor["digest"]:  # content-addressed: no index can lead back to itself
+        raise PydockError(f"invalid tar file: the blob {descriptor['digest']} does not match its digest", 1)
+    blob = json.loads(data)
     kind = descriptor.get("mediaType") or blob.get("mediaType")
     if kind in (INDEX, DOCKER_LIST):
         platforms = [d for d in blob["manifests"] if (d.get("platform") or {}).get("os", "linux") == "linux"

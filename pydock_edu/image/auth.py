@@ -153,6 +153,8 @@ def fetch_token(params, scopes, creds):
     import urllib.parse
     import urllib.request
 
+    if not params["realm"].startswith(("https://", "http://")):  # urllib would also open file:// and ftp://
+        raise AuthError(f"the registry's token server {params['realm']!r} is not an http(s) address")
     query = [("service", params["service"])] if params.get("service") else []
     if creds:
         query.append(("account", creds[0]))

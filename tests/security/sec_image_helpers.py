@@ -173,17 +173,25 @@ class CraftedRegistry:
     """Answers ``GET``/``HEAD /v2/...`` from ``routes`` ({path: bytes}); ``/v2/`` is 200, anything else 404.
 
     Manifests are sent with the media type of their ``mediaType`` field; everything else as a blob.
+    With ``challenge`` set, a request without credentials gets ``401`` and that ``WWW-Authenticate``;
+    the ``Authorization`` headers received are kept in ``authorizations``.
     """
 
     def __init__(self):
-        self.routes = {}
-        routes = self.routes
+        self.routes, self.challenge, self.authorizations = {}, None, []
+        crafted, routes = self, self.routes
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self, body):
                 path = self.path.split("?", 1)[0]
                 data = b"{}" if path == "/v2/" else routes.get(path)
-                if data is None:
+                if self.headers.get("Authorization"):
+                    crafted.authorizations.append(self.headers["Authorization"])
+                if crafted.challenge and not self.headers.get("Authorization"):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", crafted.challenge)
+                    data = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+                elif data is None:
                     self.send_response(404)
                     data = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"not here"}]}'
                     self.send_header("Content-Type", "application/json")

@@ -18,6 +18,7 @@ from sec_image_helpers import (  # noqa: F401
     config,
     crafted_registry,
     image_tarball,
+    make_tar,
     one_line_error,
     own_root,
     sha256,
@@ -105,3 +106,19 @@ def test_pull_all_tags_refuses_a_tag_list_with_paths(own_root, crafted_registry)
     assert store_listing(own_root.path) == before
     images = own_root.pydock("images")
     assert images.returncode == 0 and "Traceback" not in images.stderr
+
+
+def test_load_refuses_an_oci_index_that_leads_back_to_itself(own_root, tmp_path):
+    """Blobs are named by their digest: an index stored under a name that is not its digest (here, one
+    that names itself) is refused, instead of being followed until Python's recursion limit."""
+    name = "a" * 64
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                                       "digest": "sha256:" + name, "size": 1}]}).encode()
+    tarball = tmp_path / "cycle.tar"
+    tarball.write_bytes(make_tar({"blobs": None, "blobs/sha256": None, f"blobs/sha256/{name}": index,
+                                  "index.json": index, "oci-layout": b'{"imageLayoutVersion": "1.0.0"}'}))
+    before = store_listing(own_root.path)
+
+    assert "does not match its digest" in one_line_error(own_root.pydock("load", "-i", tarball))
+    assert store_listing(own_root.path) == before

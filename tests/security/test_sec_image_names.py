@@ -5,6 +5,7 @@ import pytest
 from sec_image_helpers import (  # noqa: F401
     busybox_layer,
     config,
+    crafted_registry,
     image_tarball,
     module_root,
     no_traceback,
@@ -69,3 +70,16 @@ def test_search_of_a_malformed_address_is_one_line(module_root, name):
 
 def test_pull_from_a_port_out_of_range_is_one_line(module_root):
     assert "invalid registry address" in one_line_error(module_root.pydock("pull", "localhost:99999/app"))
+
+
+def test_a_token_realm_that_is_not_http_is_refused(module_root, crafted_registry, tmp_path):
+    """A registry's bearer challenge names the token server; ``file://`` would make pydock read a host
+    file (made by the test here) and send its "token" back to the registry."""
+    secret = tmp_path / "token.json"
+    secret.write_text('{"token": "host-file-content"}')
+    crafted_registry.challenge = f'Bearer realm="file://{secret}#",service="x"'
+
+    line = one_line_error(module_root.pydock("pull", f"{crafted_registry.address}/app:1"))
+
+    assert "token server" in line
+    assert not any("host-file-content" in header for header in crafted_registry.authorizations)
