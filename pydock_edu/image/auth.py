@@ -74,11 +74,14 @@ def server_key(server=None):
 def load_config():
     try:
         with open(config_file(), "rb") as f:
-            return json.loads(f.read() or b"{}")
+            config = json.loads(f.read() or b"{}")
     except FileNotFoundError:
         return {}
     except ValueError as e:
-        raise PydockError(f"{config_file()}: invalid JSON: {e}") from None
+        raise PydockError(f"{config_file()}: invalid JSON: {e}", 1) from None
+    if not isinstance(config, dict) or not isinstance(config.get("auths", {}), dict):
+        raise PydockError(f"{config_file()}: not a client configuration (an object with \"auths\")", 1)
+    return config
 
 
 def save_config(config):
@@ -98,9 +101,15 @@ def save_config(config):
 def credentials(server):
     """(username, password) stored for ``server``, or None."""
     entry = load_config().get("auths", {}).get(server_key(server))
-    if not entry or not entry.get("auth"):
+    if not isinstance(entry, dict) or not entry.get("auth"):
         return None
-    user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+    try:
+        user, _, password = base64.b64decode(entry["auth"], validate=True).decode().partition(":")
+    except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        from .store import report_damaged
+
+        report_damaged(f"{config_file()}: damaged credentials for {server_key(server)} ignored (log in again)")
+        return None
     return user, password
 
 

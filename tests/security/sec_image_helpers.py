@@ -123,15 +123,20 @@ def canary():
 
 
 class OwnRoot:
-    """A private PYDOCK_ROOT: ``root.pydock(*args)`` runs the CLI against it, as the ``pydock`` fixture does."""
+    """A private PYDOCK_ROOT: ``root.pydock(*args)`` runs the CLI against it, as the ``pydock`` fixture does.
+
+    Its client configuration (credentials, daemon.json) is private too: ``client_dir``.
+    """
 
     def __init__(self, path):
         self.path = path
+        self.client_dir = os.path.join(path, "client")
 
     def pydock(self, *args, timeout=120, check=False):
         script = os.path.join(sysconfig.get_path("scripts"), "pydock")
+        env = dict(os.environ, PYDOCK_ROOT=self.path, PYDOCK_CONFIG=self.client_dir)
         res = subprocess.run([script, *map(str, args)], check=False, capture_output=True, text=True, errors="replace",
-                             timeout=timeout, env=dict(os.environ, PYDOCK_ROOT=self.path))
+                             timeout=timeout, env=env)
         if check and res.returncode != 0:
             pytest.fail(f"pydock {args} exited {res.returncode}: {res.stderr}", pytrace=False)
         return res

@@ -1,6 +1,9 @@
 """Issue 11, point 9 (images): names are checked before anything is stored, registry addresses before use."""
 # ruff: noqa: F811 (the fixtures imported from sec_image_helpers are the tests' parameters)
 
+import json
+import os
+
 import pytest
 from sec_image_helpers import (  # noqa: F401
     busybox_layer,
@@ -83,3 +86,15 @@ def test_a_token_realm_that_is_not_http_is_refused(module_root, crafted_registry
 
     assert "token server" in line
     assert not any("host-file-content" in header for header in crafted_registry.authorizations)
+
+
+def test_damaged_stored_credentials_are_reported_not_a_traceback(module_root, crafted_registry):
+    os.makedirs(module_root.client_dir, exist_ok=True)
+    with open(os.path.join(module_root.client_dir, "config.json"), "w") as f:
+        json.dump({"auths": {crafted_registry.address: {"auth": "/w=="}}}, f)  # base64 of a byte that is not UTF-8
+    try:
+        res = module_root.pydock("pull", f"{crafted_registry.address}/app:1")
+        assert "manifest" in one_line_error(res)
+        assert "damaged credentials" in res.stderr
+    finally:
+        os.unlink(os.path.join(module_root.client_dir, "config.json"))
