@@ -98,3 +98,13 @@ def test_damaged_stored_credentials_are_reported_not_a_traceback(module_root, cr
         assert "damaged credentials" in res.stderr
     finally:
         os.unlink(os.path.join(module_root.client_dir, "config.json"))
+
+
+def test_build_with_a_digest_as_tag_builds_nothing(module_root, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo step > /step\n")
+    before = store_listing(module_root.path)
+
+    res = no_traceback(module_root.pydock("build", "--network", "none", "-t", "x@sha256:" + "0" * 64, tmp_path))
+
+    assert res.returncode != 0 and "digest reference" in res.stderr
+    assert store_listing(module_root.path) == before
