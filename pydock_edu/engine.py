@@ -319,7 +319,8 @@ class Engine:
             "console_size": console_size,
             "rootfs": {
                 "layers_root": os.path.join(self.images.root, "layers"),
-                "lower": [f"{d.split(':')[1]}/diff" for d in reversed(layers)],
+                "lower": [os.path.relpath(self.images.layer_dir(d), self.images.root + "/layers")
+                          for d in reversed(layers)],
                 "empty": empty,
                 "upper": f"{path}/diff", "work": f"{path}/work", "merged": f"{path}/merged",
             },
@@ -668,7 +669,7 @@ class Engine:
         return {
             "Id": image_id, "RepoTags": tags, "RepoDigests": self.images.digests_of(image_id),
             "Parent": self.images.parent(image_id) or "", "Comment": config.get("comment", ""),
-            "Created": config.get("created"), "DockerVersion": "", "Author": config.get("author", ""),
+            "Created": config["created"] or ZERO, "DockerVersion": "", "Author": config.get("author", ""),
             "Config": config.get("config") or {}, "Architecture": config.get("architecture"),
             "Os": config.get("os"), "Size": self.images.size(image_id),
             "GraphDriver": {"Name": "overlay", "Data": {
@@ -695,14 +696,16 @@ class Engine:
         if wanted.get("dangling", "true").lower() not in ("true", "false"):
             raise InvalidArgument(f"invalid filter 'dangling={wanted['dangling']}'")
         dangling_only = wanted.get("dangling", "").lower() == "true"
-        limits = {key: parse_time(self.images.config(self.images.resolve(wanted[key]))["created"])
+        limits = {key: parse_time(self.images.config(self.images.resolve(wanted[key]))["created"] or ZERO)
                   for key in ("before", "since") if key in wanted}
         now = time.time()
         rows = []
         for image_id in self.images.image_ids():
-            config = self.images.config(image_id)
+            config = self.images.healthy_config(image_id)
+            if config is None:
+                continue  # damaged (reported once) or removed meanwhile
             tags = self.images.tags_of(image_id)
-            created = parse_time(config["created"])
+            created = parse_time(config["created"] or ZERO)
             if not tags and (not all and self.images.children(image_id) or "dangling" in wanted and not dangling_only
                              or "reference" in wanted):
                 continue  # hidden intermediate image; untagged, excluded by a filter
@@ -715,7 +718,8 @@ class Engine:
                 key, has_value, value = wanted["label"].partition("=")
                 if key not in labels or has_value and labels[key] != value:
                     continue
-            base = {"ID": image_id if no_trunc else image_id[7:19], "CreatedSince": ago(created, now),
+            base = {"ID": image_id if no_trunc else image_id[7:19],
+                    "CreatedSince": ago(created, now) if config["created"] else "N/A",
                     "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
                     "Size": human_size(self.images.size(image_id)), "Created": created, "Digest": "<none>"}
             digests = self.images.digests_of(image_id)

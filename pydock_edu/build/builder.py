@@ -31,7 +31,7 @@ import stat
 import time
 
 from .. import events, explain, state
-from ..errors import NotFound, PydockError
+from ..errors import InvalidArgument, NotFound, PydockError
 from ..timefmt import format_time
 from . import cache as build_cache
 from . import dockerfile as parser
@@ -62,6 +62,8 @@ def build(engine, context=".", dockerfile=None, dockerfile_text=None, tags=(), b
     from .context import open_context
 
     names = [reference.parse(tag) for tag in tags]  # a bad -t fails before anything is built
+    if any(name.digest for name in names):
+        raise InvalidArgument("refusing to create a tag with a digest reference")
     say = output or (lambda text: None)
     build_context = open_context(context, dockerfile, dockerfile_text, stdin)
     try:

@@ -18,6 +18,7 @@ import os
 import stat
 
 from .. import state
+from ..errors import PydockError
 
 CHUNK = 1 << 20
 
@@ -40,8 +41,8 @@ class BuildCache:
         try:
             with open(os.path.join(self.directory, key)) as f:
                 image_id = f.read().strip()
-            self.images.config_bytes(image_id)
-        except (FileNotFoundError, ValueError):
+            self.images.config(image_id)
+        except (FileNotFoundError, ValueError, PydockError):  # gone, or damaged: build the step again
             return None
         return image_id
 

@@ -23,7 +23,7 @@ import os
 
 from .. import events
 from ..errors import InvalidArgument, PydockError
-from . import reference
+from . import digest, imageconfig, reference
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -41,8 +41,8 @@ def _json(value):
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _hex(digest):
-    return digest.split(":", 1)[-1]
+def _hex(value):
+    return digest.hex_of(value)
 
 
 # Saving
@@ -213,11 +213,9 @@ def load(engine, stream):
         loaded = []
         for item in found:
             config_bytes = _read(work, links, item["Config"])
-            try:
-                config = json.loads(config_bytes)
-                diff_ids = config["rootfs"]["diff_ids"]
-            except (ValueError, KeyError, TypeError):
-                raise PydockError(f"invalid image config {item['Config']}", 1) from None
+            config = imageconfig.parse(config_bytes, f"image config {item['Config']}")
+            diff_ids = config["rootfs"]["diff_ids"]
+            item["RepoTags"] = [_repo_tag(name) for name in item["RepoTags"]]  # all checked before any is kept
             if config.get("os", "linux") != "linux":
                 raise PydockError(f"cannot load {config['os']} image on linux", 1)
             if len(item["Layers"]) != len(diff_ids):
@@ -240,6 +238,17 @@ def load(engine, stream):
         for layer in staged.values():
             layer.discard()  # what was not kept (after an error)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _repo_tag(name):
+    """A name from the tarball's ``RepoTags``, as the full ``domain/path:tag`` it will be stored under."""
+    try:
+        ref = reference.parse(name) if isinstance(name, str) else None
+    except InvalidArgument as e:
+        raise PydockError(f"invalid tag {name!r} in the tar file: {e}", 1) from None
+    if ref is None or ref.digest:
+        raise PydockError(f"invalid tag {name!r} in the tar file: a tag is NAME[:TAG]", 1)
+    return f"{ref.full_repository}:{ref.tag}"
 
 
 def _register(engine, loaded):
@@ -360,8 +369,9 @@ def _read_manifest(work, links):
         if items is None:
             raise PydockError("invalid manifest, manifest cannot be null (but can be [])", 1)
         return [{"Config": str(i["Config"]), "Layers": [str(p) for p in i["Layers"]],
-                 "RepoTags": list(i.get("RepoTags") or []), "Parent": i.get("Parent")} for i in items]
-    except (ValueError, KeyError, TypeError):
+                 "RepoTags": list(i.get("RepoTags") or []),
+                 "Parent": i.get("Parent") if digest.is_digest(i.get("Parent")) else None} for i in items]
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise PydockError("invalid manifest.json", 1) from None
 
 
@@ -373,7 +383,7 @@ def _read_index(work, links):
     try:
         index = json.loads(_read(work, links, "index.json"))
         return [item for descriptor in index["manifests"] for item in _from_descriptor(work, links, descriptor, None)]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise PydockError("invalid index.json", 1) from None
 
 
@@ -383,7 +393,10 @@ def _from_descriptor(work, links, descriptor, name):
 
     annotations = descriptor.get("annotations") or {}
     name = annotations.get(IMAGE_NAME) or _name_from_ref(annotations.get(REF_NAME)) or name
-    blob = json.loads(_read(work, links, _blob_path(descriptor["digest"])))
+    data = _read(work, links, _blob_path(descriptor["digest"]))
+    if "sha256:" + _sha256(data) != descriptor["digest"]:  # content-addressed: no index can lead back to itself
+        raise PydockError(f"invalid tar file: the blob {descriptor['digest']} does not match its digest", 1)
+    blob = json.loads(data)
     kind = descriptor.get("mediaType") or blob.get("mediaType")
     if kind in (INDEX, DOCKER_LIST):
         platforms = [d for d in blob["manifests"] if (d.get("platform") or {}).get("os", "linux") == "linux"
@@ -394,7 +407,7 @@ def _from_descriptor(work, links, descriptor, name):
     if kind not in (MANIFEST, DOCKER_MANIFEST):
         raise PydockError(f"unsupported manifest type {kind}", 1)
     return [{"Config": _blob_path(blob["config"]["digest"]), "Layers": [_blob_path(d["digest"]) for d in blob["layers"]],
-             "RepoTags": [reference.parse(name).familiar()] if name else [], "Parent": None}]
+             "RepoTags": [name] if name else [], "Parent": None}]
 
 
 def _name_from_ref(text):
@@ -407,11 +420,9 @@ def _name_from_ref(text):
     return None
 
 
-def _blob_path(digest):
-    algorithm, _, value = str(digest).partition(":")
-    if algorithm != "sha256" or len(value) != 64:
-        raise PydockError(f"unsupported digest {digest}", 1)
-    return f"blobs/sha256/{value}"
+def _blob_path(value):
+    """Where the OCI layout keeps the blob of digest ``value`` (checked: it becomes a path)."""
+    return f"blobs/sha256/{digest.hex_of(value, 'blob digest in index.json')}"
 
 
 def open_input(path, stdin):

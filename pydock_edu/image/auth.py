@@ -26,7 +26,7 @@ import os
 
 from .. import explain
 from ..errors import PydockError
-from .reference import DEFAULT_DOMAIN, LEGACY_DOMAIN
+from .reference import DEFAULT_DOMAIN, DOMAIN, LEGACY_DOMAIN
 
 HUB_SERVER = "https://index.docker.io/v1/"
 HUB_ALIASES = (DEFAULT_DOMAIN, LEGACY_DOMAIN, "registry-1.docker.io", "index.docker.io/v1")
@@ -34,6 +34,12 @@ HUB_ALIASES = (DEFAULT_DOMAIN, LEGACY_DOMAIN, "registry-1.docker.io", "index.doc
 
 class AuthError(PydockError):
     """The registry or its token server refused the credentials (``docker pull`` exits 1)."""
+
+    exit_code = 1
+
+
+class InvalidAddress(PydockError):
+    """A registry address that is not ``[scheme://]host[:port][/path]`` (the request fails: exit 1)."""
 
     exit_code = 1
 
@@ -51,20 +57,31 @@ def server_key(server=None):
     """The ``auths`` key of a registry: ``https://index.docker.io/v1/`` for Docker Hub, else host[:port]."""
     if not server:
         return HUB_SERVER
-    host = server.split("://", 1)[-1].rstrip("/")
+    scheme, separator, rest = server.partition("://")
+    if separator and scheme not in ("http", "https"):
+        raise InvalidAddress(f"invalid registry address {server!r}: only http:// and https:// are known")
+    host = (rest if separator else server).rstrip("/")
     if host in HUB_ALIASES or server == HUB_SERVER:
         return HUB_SERVER
-    return host.split("/", 1)[0]
+    address = host.split("/", 1)[0]
+    port = address.rpartition("]")[2].partition(":")[2]
+    if not DOMAIN.fullmatch(address) or port and not 0 < int(port) < 65536:
+        raise InvalidAddress(f"invalid registry address {server!r}: a registry is HOST[:PORT], such as "
+                             "localhost:5000 or [::1]:5000")
+    return address
 
 
 def load_config():
     try:
         with open(config_file(), "rb") as f:
-            return json.loads(f.read() or b"{}")
+            config = json.loads(f.read() or b"{}")
     except FileNotFoundError:
         return {}
     except ValueError as e:
-        raise PydockError(f"{config_file()}: invalid JSON: {e}") from None
+        raise PydockError(f"{config_file()}: invalid JSON: {e}", 1) from None
+    if not isinstance(config, dict) or not isinstance(config.get("auths", {}), dict):
+        raise PydockError(f"{config_file()}: not a client configuration (an object with \"auths\")", 1)
+    return config
 
 
 def save_config(config):
@@ -84,9 +101,15 @@ def save_config(config):
 def credentials(server):
     """(username, password) stored for ``server``, or None."""
     entry = load_config().get("auths", {}).get(server_key(server))
-    if not entry or not entry.get("auth"):
+    if not isinstance(entry, dict) or not entry.get("auth"):
         return None
-    user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+    try:
+        user, _, password = base64.b64decode(entry["auth"], validate=True).decode().partition(":")
+    except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        from .store import report_damaged
+
+        report_damaged(f"{config_file()}: damaged credentials for {server_key(server)} ignored (log in again)")
+        return None
     return user, password
 
 
@@ -139,6 +162,8 @@ def fetch_token(params, scopes, creds):
     import urllib.parse
     import urllib.request
 
+    if not params["realm"].startswith(("https://", "http://")):  # urllib would also open file:// and ftp://
+        raise AuthError(f"the registry's token server {params['realm']!r} is not an http(s) address")
     query = [("service", params["service"])] if params.get("service") else []
     if creds:
         query.append(("account", creds[0]))

@@ -12,7 +12,9 @@ import time
 from .. import container, events
 from ..timefmt import format_time
 from . import changes as fs_changes
+from . import imageconfig
 from .importer import apply_changes
+from .store import tag_key
 
 
 def commit(engine, ref, repository=None, message="", author="", changes=(), pause=True):
@@ -21,6 +23,9 @@ def commit(engine, ref, repository=None, message="", author="", changes=(), paus
     record = engine.container(ref)
     cid = record["Id"]
     config = apply_changes(dict(record["Config"]), changes)
+    imageconfig.check({"rootfs": {"type": "layers"}, "config": config})  # before a layer is stored
+    if repository:
+        tag_key(repository)  # a bad name too
     upper = os.path.join(container.directory(cid), "diff")
     frozen_here = pause and record["State"]["Running"] and not record["State"]["Paused"]
     if frozen_here:

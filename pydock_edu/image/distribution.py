@@ -45,13 +45,12 @@ Layers move in parallel threads, so both methods may be called from several thre
 
 import hashlib
 import io
-import json
 import os
 import threading
 
 from .. import explain
 from ..errors import InvalidArgument, NotFound, PydockError
-from . import manifest, reference, registry
+from . import imageconfig, manifest, reference, registry
 from .registry import RegistryError
 
 DOWNLOADS = 3  # layers pulled at once, as dockerd's max-concurrent-downloads
@@ -110,6 +109,9 @@ class _Pull:
         try:
             if all_tags:
                 tags = self.client.tags(self.ref.path)
+                for tag in tags:
+                    if not isinstance(tag, str) or not reference.TAG.fullmatch(tag):
+                        raise RegistryError(f"the registry lists an invalid tag {tag!r} for {self.ref.repository}")
                 changed = False
                 for tag in tags:
                     changed |= self.image(reference.Reference(self.ref.domain, self.ref.path, tag))
@@ -136,9 +138,9 @@ class _Pull:
         config_descriptor, layers = manifest.image_parts(document)
         config_bytes = self.config(config_descriptor)
         try:
-            diff_ids = json.loads(config_bytes)["rootfs"]["diff_ids"]
-        except (ValueError, KeyError, TypeError):
-            raise RegistryError(f"invalid image config {config_descriptor['digest']}: no rootfs.diff_ids") from None
+            diff_ids = imageconfig.parse(config_bytes, f"image config {config_descriptor['digest']}")["rootfs"]["diff_ids"]
+        except imageconfig.InvalidImageConfig as e:
+            raise RegistryError(str(e)) from None
         if len(diff_ids) != len(layers):
             raise RegistryError(f"invalid image: the manifest lists {len(layers)} layers, the config {len(diff_ids)}")
         image_id = _sha256(config_bytes)

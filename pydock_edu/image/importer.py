@@ -9,6 +9,7 @@ import time
 
 from .. import events
 from ..errors import InvalidArgument
+from . import imageconfig
 from . import store as image_store
 
 CHANGEABLE = ("cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", "volume", "workdir",
@@ -18,7 +19,10 @@ CHANGEABLE = ("cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", 
 def import_tar(engine, stream, tag=None, changes=(), message="", comment="Imported from -"):
     """Store the root filesystem tar read from ``stream`` as an image; return its ID."""
     images = engine.images
+    if tag:
+        image_store.tag_key(tag)  # a bad name is refused before anything is stored
     config = apply_changes({}, changes)
+    imageconfig.check(image_store.new_config([], config))  # a bad --change too
     diff_id = images.add_layer(stream)
     created = time.time()
     history = [{"created": image_store.format_time(created), "created_by": "",

@@ -13,6 +13,7 @@ uncompressed tars.
 import json
 import os
 
+from . import digest
 from .registry import RegistryError
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -67,13 +68,19 @@ def host_platform():
 def choose(index):
     """The descriptor of the manifest for this platform in a manifest list or index."""
     system, architecture, variant = host_platform()
-    candidates = [m for m in index.get("manifests") or []
-                  if (m.get("platform") or {}).get("os") == system
+    entries = index.get("manifests")
+    if not isinstance(entries, list) or not all(isinstance(m, dict) and isinstance(m.get("platform") or {}, dict)
+                                                for m in entries):
+        raise RegistryError("invalid manifest list: 'manifests' must be a list of descriptors")
+    candidates = [m for m in entries if (m.get("platform") or {}).get("os") == system
                   and (m.get("platform") or {}).get("architecture") == architecture]
     exact = [m for m in candidates if m["platform"].get("variant", "") in (variant, "")]
     if not (exact or candidates):
         raise RegistryError(f"no matching manifest for {system}/{architecture} in the manifest list entries")
-    return (exact or candidates)[0]
+    chosen = (exact or candidates)[0]
+    if not digest.is_digest(chosen.get("digest")):
+        raise RegistryError(f"invalid manifest list: bad descriptor {_shown(chosen)}")
+    return chosen
 
 
 def image_parts(document):
@@ -83,7 +90,7 @@ def image_parts(document):
         raise RegistryError("invalid manifest: it needs a config and a list of layers")
     for descriptor in [config, *layers]:
         if not _valid_descriptor(descriptor):
-            raise RegistryError(f"invalid manifest: bad descriptor {descriptor!r}")
+            raise RegistryError(f"invalid manifest: bad descriptor {_shown(descriptor)}")
     for descriptor in layers:
         if descriptor.get("mediaType", OCI_LAYER_GZIP) not in LAYERS:
             raise RegistryError(f"unsupported layer media type {descriptor.get('mediaType')!r}")
@@ -91,11 +98,14 @@ def image_parts(document):
 
 
 def _valid_descriptor(descriptor):
-    import re
+    return (isinstance(descriptor, dict) and isinstance(descriptor.get("size"), int)
+            and not isinstance(descriptor["size"], bool) and descriptor["size"] >= 0
+            and digest.is_digest(descriptor.get("digest")) and isinstance(descriptor.get("mediaType", ""), str))
 
-    return (isinstance(descriptor, dict) and isinstance(descriptor.get("size"), int) and descriptor["size"] >= 0
-            and isinstance(descriptor.get("digest"), str)
-            and re.fullmatch(r"sha256:[0-9a-f]{64}", descriptor["digest"]) is not None)
+
+def _shown(value):
+    text = json.dumps(value)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def docker_manifest(config_digest, config_size, layers):

@@ -28,13 +28,14 @@ NAME_MAX_LENGTH = 255
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?")
+DOMAIN = re.compile(rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?")
 _REMAINDER = re.compile(
     rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>\w[\w.-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?",
     re.ASCII,
 )
+TAG = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
 _FULL_ID = re.compile(r"[0-9a-f]{64}")
 _ID_PREFIX = re.compile(r"(?:sha256:)?[0-9a-f]{1,64}")
 
@@ -87,7 +88,7 @@ def parse(text, default_tag=DEFAULT_TAG):
         raise InvalidArgument(
             f"invalid reference format: repository name ({name}) must be lowercase")
     match = _REMAINDER.fullmatch(remainder)
-    if not match or not _DOMAIN.fullmatch(domain):
+    if not match or not DOMAIN.fullmatch(domain):
         raise InvalidArgument("invalid reference format")
     path, tag, digest = match.group("path", "tag", "digest")
     if len(domain) + 1 + len(path) > NAME_MAX_LENGTH:

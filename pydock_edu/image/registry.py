@@ -221,7 +221,7 @@ class Registry:
                 self._drop(parts.scheme, parts.netloc)
                 if not (retry and replayable):  # a kept-alive connection the server had closed: once more
                     raise RegistryError(f'{method.title()} "{url}": {e}') from None
-            except (OSError, http.client.HTTPException) as e:
+            except (OSError, http.client.HTTPException, ValueError) as e:  # ValueError: a malformed URL
                 self._drop(parts.scheme, parts.netloc)
                 raise RegistryError(f'{method.title()} "{url}": {_reason(e)}') from None
 
@@ -380,7 +380,13 @@ class Registry:
         items, url = [], path
         while url:
             response, data = self.request("GET", url)
-            items += json.loads(data).get(key) or []
+            try:
+                page = json.loads(data).get(key) or []
+            except (ValueError, AttributeError):
+                raise RegistryError(f'GET "{url}": the registry sent something that is not a JSON list') from None
+            if not isinstance(page, list):
+                raise RegistryError(f'GET "{url}": {key!r} is not a list')
+            items += page
             link = response.getheader("Link") or ""
             url = urljoin(self.url + "/", link.split(";")[0].strip(" <>")) if 'rel="next"' in link else None
         return items

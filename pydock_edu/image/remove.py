@@ -83,7 +83,8 @@ class _Removal:
             self.lines.append(f"Untagged: {digest}")
         if self.using(image_id):
             return  # forced past stopped containers: their files stay (see the module's note)
-        diff_ids = self.images.layers(image_id)
+        config = self.images.healthy_config(image_id)  # None: damaged, its layers unknown
+        diff_ids = config["rootfs"]["diff_ids"] if config else []
         removed = set(self.images.delete(image_id))
         events.emit("image", "delete", image_id, {"name": image_id})
         self.lines.append(f"Deleted: {image_id}")
@@ -131,7 +132,7 @@ def prune(engine, all=False, filters=()):
     Returns (the lines of what was untagged and deleted, bytes reclaimed). Images that containers
     use, and the parents of other images, are left alone.
     """
-    from ..timefmt import parse_time
+    from ..timefmt import ZERO, parse_time
 
     images = engine.images
     wanted = {}
@@ -143,14 +144,16 @@ def prune(engine, all=False, filters=()):
     dangling_only = wanted["dangling"][-1].lower() in ("true", "1") if "dangling" in wanted else not all
     until = _until(wanted["until"][-1]) if "until" in wanted else None
     used = {r["Image"] for r in engine.containers(all=True)}
-    before = {d: images.layer_size(d) for i in images.image_ids() for d in images.layers(i)}
+    before = {d: images.layer_size(d) for d in _layers_in_use(images)}
     lines = []
     for image_id in images.image_ids():
         if image_id not in images.image_ids() or image_id in used or images.children(image_id):
             continue  # gone already (a pruned image's parent), in use, or the parent of another image
         tags = images.tags_of(image_id)
-        config = images.config(image_id)
-        if (dangling_only and tags) or (until is not None and parse_time(config["created"]) > until) \
+        config = images.healthy_config(image_id)
+        if config is None:
+            continue  # damaged (reported): removed only when asked by name, with rmi
+        if (dangling_only and tags) or (until is not None and parse_time(config["created"] or ZERO) > until) \
                 or not _labels_match(wanted.get("label", []), (config.get("config") or {}).get("Labels") or {}):
             continue
         try:
@@ -158,10 +161,16 @@ def prune(engine, all=False, filters=()):
                 lines += remove(engine, name, force=False, prune=True)
         except Conflict:
             continue
-    remaining = {d for i in images.image_ids() for d in images.layers(i)}
+    remaining = _layers_in_use(images)
     reclaimed = sum(size for diff_id, size in before.items() if diff_id not in remaining)
     events.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
     return lines, reclaimed
+
+
+def _layers_in_use(images):
+    """The diff_ids of every readable image."""
+    configs = [images.healthy_config(i) for i in images.image_ids()]
+    return {d for config in configs if config for d in config["rootfs"]["diff_ids"]}
 
 
 def _labels_match(wanted, labels):

@@ -8,22 +8,60 @@ Under ``<root>/image``::
     repositories.json         {"docker.io/library/busybox:latest": "sha256:<image id>", ...}
 
 Identical layers share one directory, because a layer is named by its content.
+
+Every path here is built from a digest through :func:`_hex`, which refuses anything but
+``sha256:`` and 64 hex digits: the last line of defence, behind the checks at each door, against
+a digest such as ``sha256:../../etc`` naming a host directory. A state file that someone damaged
+(a config that no longer parses, garbage in repositories.json) is reported once, on stderr, and
+leaves the other images usable.
 """
 
 import json
 import os
+import re
+import sys
 import time
 
 from .. import state
-from ..errors import NotFound
+from ..errors import InvalidArgument, NotFound, PydockError
 from ..timefmt import format_time
-from . import reference
+from . import digest, imageconfig, reference
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_CONFIG_FILE = re.compile(r"[0-9a-f]{64}\.json")
+_reported = set()
 
 
-def _hex(digest):
-    return digest.split(":", 1)[-1]
+class DamagedImage(PydockError):
+    """A stored image whose config file can no longer be read (the request fails: exit 1)."""
+
+    exit_code = 1
+
+
+def _hex(value):
+    """The file-name part of a digest, refused unless the digest is well-formed."""
+    return digest.hex_of(value)
+
+
+def report_damaged(text):
+    """Say once per process, on stderr, that a stored object is damaged and is being left aside."""
+    if text not in _reported:
+        _reported.add(text)
+        sys.stderr.write(f"WARNING: {text}\n")
+        sys.stderr.flush()
+
+
+def _read_record(path, kind, default):
+    """A small JSON state file (``default`` if it is missing); damaged: reported, and ``default``."""
+    try:
+        value = state.read_json(path, default)
+    except (ValueError, OSError) as e:
+        report_damaged(f"{path}: damaged {kind} ignored ({e.__class__.__name__}: {e})")
+        return default
+    if not isinstance(value, type(default)):
+        report_damaged(f"{path}: damaged {kind} ignored (not a JSON {type(default).__name__})")
+        return default
+    return value
 
 
 class ImageStore:
@@ -47,12 +85,17 @@ class ImageStore:
 
     def layer_size(self, diff_id):
         """Bytes of the layer's files (what ``docker history`` calls SIZE)."""
-        meta = state.read_json(os.path.join(self.layer_path(diff_id), "layer.json"), {})
-        return meta.get("size", 0)
+        size = self.layer_meta(diff_id).get("size", 0)
+        return size if isinstance(size, int) else 0
 
     def layer_meta(self, diff_id):
         """The layer's ``layer.json``: its size, and (``blobs``) the registry blobs it travelled as."""
-        return state.read_json(os.path.join(self.layer_path(diff_id), "layer.json"), {})
+        meta = _read_record(os.path.join(self.layer_path(diff_id), "layer.json"), "layer record", {})
+        blobs = meta.get("blobs")
+        if blobs is not None and not (isinstance(blobs, list) and all(_valid_blob(b) for b in blobs)):
+            report_damaged(f"layer {diff_id}: damaged list of registry blobs ignored")
+            meta = {**meta, "blobs": []}
+        return meta
 
     def update_layer_meta(self, diff_id, change):
         """Call ``change(meta)`` on the layer's ``layer.json`` and write it back, under the store lock."""
@@ -156,24 +199,49 @@ class ImageStore:
         return self.put_config_bytes(data)
 
     def put_config_bytes(self, data):
+        """Store a config given as bytes (checked by :func:`imageconfig.parse` first); return the image ID."""
         import hashlib
 
+        imageconfig.parse(data)
         image_id = "sha256:" + hashlib.sha256(data).hexdigest()
-        path = os.path.join(self.root, "configs", _hex(image_id) + ".json")
+        path = self._config_file(image_id)
         if not os.path.exists(path):
             state.write_bytes(path, data)
         return image_id
 
+    def _config_file(self, image_id):
+        return os.path.join(self.root, "configs", _hex(image_id) + ".json")
+
     def config_bytes(self, image_id):
-        with open(os.path.join(self.root, "configs", _hex(image_id) + ".json"), "rb") as f:
-            return f.read()
+        try:
+            with open(self._config_file(image_id), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise NotFound(f"No such image: {image_id}", 1) from None
 
     def config(self, image_id):
-        return json.loads(self.config_bytes(image_id))
+        """The image's config, checked and completed (see :mod:`.imageconfig`); :class:`DamagedImage`
+        if the stored file no longer passes."""
+        data = self.config_bytes(image_id)
+        try:
+            return imageconfig.parse(data, "stored config")
+        except imageconfig.InvalidImageConfig as e:
+            raise DamagedImage(f"damaged image {image_id}: {e}") from None
 
     def image_ids(self):
+        """Every stored image, the damaged ones included (their files are named by valid IDs)."""
         return ["sha256:" + name[:-5] for name in os.listdir(os.path.join(self.root, "configs"))
-                if name.endswith(".json")]
+                if _CONFIG_FILE.fullmatch(name)]
+
+    def healthy_config(self, image_id):
+        """The config, or None (reported once) for an image that is damaged or has just gone."""
+        try:
+            return self.config(image_id)
+        except DamagedImage as e:
+            report_damaged(f"{e} (left out)")
+        except NotFound:
+            pass
+        return None
 
     def layers(self, image_id):
         """The diff_ids of an image, bottom layer first."""
@@ -185,17 +253,27 @@ class ImageStore:
     # Names
 
     def repositories(self):
-        return state.read_json(self.repositories_file, {})
+        """{full tag: image ID}. Entries that are not a tag and the ID of a stored image (a damaged
+        file) are reported and left out."""
+        repos = _read_record(self.repositories_file, "list of tags", {})
+        good = {}
+        for name, target in repos.items():
+            if _valid_tag_entry(name, target) and os.path.exists(self._config_file(target)):
+                good[name] = target
+            else:
+                report_damaged(f"{self.repositories_file}: damaged tag {name!r} -> {target!r} ignored")
+        return good
 
     def tags_of(self, image_id):
         return sorted(name for name, target in self.repositories().items() if target == image_id)
 
     def tag(self, image_id, name):
         """Point the name (a reference such as ``busybox:latest``) at ``image_id``."""
-        ref = reference.parse(name)
+        key = tag_key(name)
+        digest.check(image_id, "image ID")
         with state.locked():
             repos = self.repositories()
-            repos[f"{ref.full_repository}:{ref.tag}"] = image_id
+            repos[key] = image_id
             state.write_json(self.repositories_file, repos)
 
     def untag(self, name):
@@ -222,8 +300,8 @@ class ImageStore:
         if ref is not None and ref.tag and f"{ref.full_repository}:{ref.tag}" in repos:
             return repos[f"{ref.full_repository}:{ref.tag}"]
         if reference.looks_like_id(name):
-            prefix = _hex(name)
-            matches = [i for i in self.image_ids() if _hex(i).startswith(prefix)]
+            prefix = name.split(":", 1)[-1]
+            matches = [i for i in self.image_ids() if i[7:].startswith(prefix)]
             if len(matches) == 1:
                 return matches[0]
         raise NotFound(f"No such image: {ref.familiar() if ref is not None else name}", 1)  # busybox:latest
@@ -231,18 +309,25 @@ class ImageStore:
     def delete(self, image_id):
         """Remove one image's config and metadata, and the layers no other image uses.
 
-        Returns the diff_ids of the layers removed.
+        Returns the diff_ids of the layers removed. A damaged image (its config unreadable) goes
+        too, but its layers stay: which they are is not known any more. For the same reason no
+        layer is removed while another image is damaged: it might be one of that image's.
         """
         import shutil
 
         with state.locked():
-            layers = self.layers(image_id)
-            for path in (os.path.join(self.root, "configs", _hex(image_id) + ".json"), self._meta_file(image_id)):
+            config = self.healthy_config(image_id)
+            layers = config["rootfs"]["diff_ids"] if config else []
+            for path in (self._config_file(image_id), self._meta_file(image_id)):
                 if os.path.exists(path):
                     os.unlink(path)
             unused = set(layers)
             for other in self.image_ids():
-                unused -= set(self.layers(other))
+                other_config = self.healthy_config(other)
+                if other_config is None:
+                    unused = set()  # damaged: any layer might be one of its own
+                else:
+                    unused -= set(other_config["rootfs"]["diff_ids"])
             for diff_id in unused:
                 shutil.rmtree(self.layer_path(diff_id), ignore_errors=True)
         return [d for d in layers if d in unused]
@@ -257,7 +342,16 @@ class ImageStore:
         return os.path.join(self.root, "meta", _hex(image_id) + ".json")
 
     def meta(self, image_id):
-        return state.read_json(self._meta_file(image_id), {})
+        """``parent`` (an image ID) and ``digests`` (``repo@sha256:...``); damaged values are left out."""
+        meta = _read_record(self._meta_file(image_id), "image record", {})
+        if "parent" in meta and not digest.is_digest(meta["parent"]):
+            report_damaged(f"{self._meta_file(image_id)}: damaged parent {meta['parent']!r} ignored")
+            meta = {k: v for k, v in meta.items() if k != "parent"}
+        digests = meta.get("digests")
+        if digests is not None and not (isinstance(digests, list) and all(_valid_repo_digest(d) for d in digests)):
+            report_damaged(f"{self._meta_file(image_id)}: damaged list of digests ignored")
+            meta = {k: v for k, v in meta.items() if k != "digests"}
+        return meta
 
     def set_meta(self, image_id, **values):
         with state.locked():
@@ -278,12 +372,46 @@ class ImageStore:
         The image, its parent, its grandparent... each own the history rows up to their length.
         """
         owners = {}
-        current = image_id
-        while current and os.path.exists(os.path.join(self.root, "configs", _hex(current) + ".json")):
-            owners.setdefault(len(self.config(current).get("history") or []), current)
+        current, seen = image_id, set()
+        while current and current not in seen and (config := self.healthy_config(current)) is not None:
+            seen.add(current)
+            owners.setdefault(len(config["history"]), current)
             current = self.parent(current)
-        total = len(self.config(image_id).get("history") or [])
+        total = len(self.config(image_id)["history"])
         return [owners.get(total - i, "<missing>") for i in range(total)]
+
+
+def tag_key(name):
+    """The key a new tag ``name`` is stored under (``docker.io/library/busybox:latest``), or an error."""
+    try:
+        ref = reference.parse(name)
+    except InvalidArgument as e:
+        raise InvalidArgument(str(e), 1) from None
+    if ref.digest:
+        raise InvalidArgument("refusing to create a tag with a digest reference", 1)
+    return f"{ref.full_repository}:{ref.tag}"
+
+
+def _valid_tag_entry(name, target):
+    """A repositories.json entry: a full ``domain/path:tag`` and the ID of a stored image."""
+    if not isinstance(name, str) or not digest.is_digest(target):
+        return False
+    try:
+        ref = reference.parse(name)
+    except PydockError:
+        return False
+    return ref.digest is None and f"{ref.full_repository}:{ref.tag}" == name
+
+
+def _valid_repo_digest(text):
+    name, at, value = text.partition("@") if isinstance(text, str) else ("", "", "")
+    return bool(at and name) and digest.is_digest(value)
+
+
+def _valid_blob(blob):
+    return (isinstance(blob, dict) and digest.is_digest(blob.get("digest")) and isinstance(blob.get("size"), int)
+            and isinstance(blob.get("mediaType", ""), str) and isinstance(blob.get("repositories"), list)
+            and all(isinstance(r, str) for r in blob["repositories"]))
 
 
 class StagedLayer:
