@@ -80,7 +80,9 @@ def test_yes_into_head_ends_by_sigpipe(run):
 
 def test_build_run_step_starts_clean(pydock, busybox_image, tmp_path):
     (tmp_path / "Dockerfile").write_text(
-        "FROM busybox\nRUN grep Sig /proc/self/status > /signals\nCMD [\"cat\", \"/signals\"]\n")
+        # Exec form: a shell would change its own dispositions (busybox sh as PID 1 ignores SIGQUIT);
+        # cp copies the status of cp itself, the RUN step's first process.
+        'FROM busybox\nRUN ["cp", "/proc/self/status", "/signals"]\nCMD ["cat", "/signals"]\n')
     tag = "sec-life-signals:1"
     res = pydock("build", "--no-cache", "-t", tag, str(tmp_path), timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
