@@ -23,9 +23,9 @@ import sys
 import time
 
 from .. import container, events, explain, state
+from ..network import release_container
 from ..timefmt import format_time
 from . import attach, health, init, linux
-from ..network import release_container
 from .cgroups import Cgroup
 
 TIOCSWINSZ = 0x5414

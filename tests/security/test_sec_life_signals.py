@@ -29,13 +29,13 @@ def _pydock_as_background_job(*args, timeout=60):
     script = os.path.join(sysconfig.get_path("scripts"), "pydock")
     cli = [script] if os.path.exists(script) else [
         sys.executable, "-c", "import sys; from pydock_edu.cli.main import main; sys.exit(main())"]
-    return subprocess.run(cli + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=_ignore_job_control_signals)
+    return subprocess.run(cli + [str(a) for a in args], check=False, capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=_ignore_job_control_signals)
 
 
 def _signal_masks(status_text):
     """``SigIgn`` and ``SigBlk`` of a /proc/PID/status text, as integers."""
-    found = dict(re.findall(r"^(SigIgn|SigBlk):\s*([0-9a-f]+)$", status_text, re.M))
+    found = dict(re.findall(r"^(SigIgn|SigBlk):\s*([0-9a-f]+)$", status_text, re.MULTILINE))
     assert set(found) == {"SigIgn", "SigBlk"}, status_text
     return int(found["SigIgn"], 16), int(found["SigBlk"], 16)
 
