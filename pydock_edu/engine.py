@@ -521,6 +521,33 @@ class Engine:
             self.volumes.remove_anonymous(record)
         return cid
 
+    def prune_containers(self, filters=()):
+        """``docker container prune``: remove every stopped container, and the RUN step containers of
+        killed builds even if they still run; return (IDs removed, bytes of their layers reclaimed)."""
+        from .build.builder import orphaned
+
+        wanted = [f.partition("=")[::2] for f in filters]
+        for key, _ in wanted:
+            if key != "label":
+                raise InvalidArgument(f"invalid filter '{key}'", 1)
+        removed, reclaimed = [], 0
+        for record in self.containers(all=True):
+            labels = record["Config"].get("Labels") or {}
+            if any(name not in labels or has_value and labels[name] != value
+                   for name, has_value, value in (v.partition("=") for _, v in wanted)):
+                continue
+            build_orphan = orphaned(record)
+            if record["State"]["Running"] and not build_orphan:
+                continue
+            size = _tree_size(container.directory(record["Id"]) + "/diff")
+            try:
+                self.remove(record["Id"], force=True, volumes=build_orphan)
+            except NotFound:  # removed meanwhile (its --rm)
+                continue
+            removed.append(record["Id"])
+            reclaimed += size
+        return removed, reclaimed
+
     def _remove_now(self, cid):
         record = container.load(cid)
         if record is None:
@@ -1014,6 +1041,18 @@ def _read(path):
             return f.read()
     except FileNotFoundError:
         return ""
+
+
+def _tree_size(path):
+    """Bytes of the files under ``path`` (not following symbolic links)."""
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def _undo_start(cid):

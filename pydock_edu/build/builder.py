@@ -44,6 +44,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 RUNTIME_MOUNT_POINTS = ("etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev")
 RUNTIME_PARENTS = ("etc", "tmp")
 # Flags the parser knows from BuildKit's grammar that the legacy builder refuses.
+# On every RUN step's container: which process builds with it (boot ID, PID, start time), so that a
+# container whose build was killed can be told from one a build still uses, and removed.
+BUILDER_LABEL = "io.pydock.build.builder"
 BUILDKIT_ONLY = {"run": ("mount", "network", "security"), "copy": ("link", "parents", "exclude"),
                  "add": ("link", "keep-git-dir", "checksum", "unpack", "exclude")}
 
@@ -63,6 +66,7 @@ def build(engine, context=".", dockerfile=None, dockerfile_text=None, tags=(), b
 
     names = [reference.parse(tag) for tag in tags]  # a bad -t fails before anything is built
     say = output or (lambda text: None)
+    remove_orphans(engine)
     build_context = open_context(context, dockerfile, dockerfile_text, stdin)
     try:
         parsed = parser.parse(build_context.dockerfile_text, build_context.dockerfile_name)
@@ -439,7 +443,8 @@ class Builder:
             raise BuildError(f'cannot RUN in an empty image (FROM scratch): exec: "{command[0]}": '
                              "no such file or directory")
         body = {"Image": current.image_id, "Cmd": command, "Entrypoint": [], "Env": args,
-                "Healthcheck": {"Test": ["NONE"]}, "HostConfig": {"NetworkMode": self.network or "default"}}
+                "Healthcheck": {"Test": ["NONE"]}, "HostConfig": {"NetworkMode": self.network or "default"},
+                "Labels": {BUILDER_LABEL: _this_builder()}}
         container_id = self.engine.create(body)
         self.say(f" ---> Running in {container_id[:12]}\n")
         try:
@@ -496,6 +501,37 @@ class _PullProgress:
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def orphaned(record):
+    """Whether a container is a RUN step's whose build is gone (killed: it never removed it)."""
+    from ..runtime.shim import boot_id, process_start_time
+
+    builder = ((record.get("Config") or {}).get("Labels") or {}).get(BUILDER_LABEL)
+    if not isinstance(builder, str) or builder.count(":") != 2:
+        return False
+    boot, pid, start = builder.split(":")
+    return not (boot == boot_id() and pid.isdigit() and str(process_start_time(int(pid))) == start)
+
+
+def remove_orphans(engine):
+    """Remove the RUN step containers of builds that were killed (running or not); return their IDs."""
+    removed = []
+    for record in engine.containers(all=True):
+        if orphaned(record):
+            try:
+                engine.remove(record["Id"], force=True, volumes=True)
+            except NotFound:  # removed meanwhile
+                continue
+            removed.append(record["Id"])
+    return removed
+
+
+def _this_builder():
+    from ..runtime.shim import boot_id, process_start_time
+
+    return f"{boot_id()}:{os.getpid()}:{process_start_time(os.getpid())}"
+
 
 
 def _clone(config):
