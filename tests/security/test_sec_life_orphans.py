@@ -16,7 +16,6 @@ import sysconfig
 import time
 
 import pytest
-
 from test_sec_life_start_failures import SUBNETS, _assert_nothing_left, _dnat_rules
 
 pytestmark = pytest.mark.privileged

@@ -35,7 +35,7 @@ def _cgroup_dirs(cid=None):
 def _processes(root):
     """Shims of this state root, and processes in this session's container cgroups: (pid, command)."""
     parent = os.environ["PYDOCK_CGROUP_PARENT"]
-    in_cgroup = re.compile(rf"/{re.escape(parent)}/[0-9a-f]{{64}}$", re.M)
+    in_cgroup = re.compile(rf"/{re.escape(parent)}/[0-9a-f]{{64}}$", re.MULTILINE)
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
