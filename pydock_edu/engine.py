@@ -270,7 +270,8 @@ class Engine:
             if attach is not None:
                 attach.close()
             raise PydockError(message["error"], message["code"])
-        if "started" not in message:
+        if "started" not in message:  # the shim died (its log says why): undo what it made
+            _undo_start(cid)
             raise PydockError(f"container {cid[:12]} did not start: see {container.directory(cid)}/shim.log")
         events.emit("container", "start", cid, {"name": record["Name"].lstrip("/")})
         return container.load(cid)

@@ -24,6 +24,7 @@ and every layer committed is also an engine event (``image step``, ``image layer
 """
 
 import codecs
+import contextlib
 import json
 import os
 import posixpath
@@ -72,7 +73,11 @@ def build(engine, context=".", dockerfile=None, dockerfile_text=None, tags=(), b
         parsed = parser.parse(build_context.dockerfile_text, build_context.dockerfile_name)
         builder = Builder(engine, build_context, parsed, say, dict(build_args or {}), no_cache=no_cache,
                           rm=rm or force_rm, force_rm=force_rm, network=network)
-        image_id = builder.run(target, dict(labels or {}))
+        try:
+            image_id = builder.run(target, dict(labels or {}))
+        finally:
+            with contextlib.suppress(OSError):  # kept while another build of this process uses it
+                os.rmdir(builder.workdir)
     finally:
         build_context.close()
     say(f"Successfully built {image_id[7:19]}\n")
@@ -126,8 +131,9 @@ class Builder:
         self.stages = []  # finished stages, for FROM <stage> and COPY --from
         self.meta_args = {}
         self.network_ready = network in ("none", "host") or (network or "").startswith("container:")
-        self.workdir = state.path("builder")
-        os.makedirs(self.workdir, exist_ok=True)
+        # This builder's own scratch directory: a killed build's is found by its name and removed.
+        self.workdir = state.path("builder", _this_builder().replace(":", "_"))
+        os.makedirs(self.workdir, mode=0o700, exist_ok=True)
 
     def run(self, target, labels):
         """Build every stage up to ``target`` (or the last); return the final image's ID."""
@@ -505,17 +511,13 @@ class _PullProgress:
 
 def orphaned(record):
     """Whether a container is a RUN step's whose build is gone (killed: it never removed it)."""
-    from ..runtime.shim import boot_id, process_start_time
-
     builder = ((record.get("Config") or {}).get("Labels") or {}).get(BUILDER_LABEL)
-    if not isinstance(builder, str) or builder.count(":") != 2:
-        return False
-    boot, pid, start = builder.split(":")
-    return not (boot == boot_id() and pid.isdigit() and str(process_start_time(int(pid))) == start)
+    return isinstance(builder, str) and not _builder_alive(builder.split(":"))
 
 
 def remove_orphans(engine):
-    """Remove the RUN step containers of builds that were killed (running or not); return their IDs."""
+    """Remove what killed builds left: their RUN step containers (running or not) and their scratch
+    directories (layers being written, downloaded sources); return the containers' IDs."""
     removed = []
     for record in engine.containers(all=True):
         if orphaned(record):
@@ -524,7 +526,22 @@ def remove_orphans(engine):
             except NotFound:  # removed meanwhile
                 continue
             removed.append(record["Id"])
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(state.path("builder")):
+            if name.count("_") == 2 and not _builder_alive(name.split("_")):
+                explain.step("file", f"rm -r {state.path('builder', name)} (the scratch files of a killed build)")
+                _remove_dir(state.path("builder", name))
     return removed
+
+
+def _builder_alive(fields):
+    """Whether the process named by (boot ID, PID, start time) still runs."""
+    from ..runtime.shim import boot_id, process_start_time
+
+    if len(fields) != 3 or not fields[1].isdigit():
+        return True  # not a builder's mark: never touched
+    boot, pid, start = fields
+    return boot == boot_id() and str(process_start_time(int(pid))) == start
 
 
 def _this_builder():

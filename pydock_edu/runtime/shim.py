@@ -66,7 +66,11 @@ class Shim:
         if "error" in message:
             self._failed_to_start(message)
             return
-        health.start_monitor(container.update(self.id, self._mark_running))
+        record = container.update(self.id, self._mark_running)
+        if record is None:  # removed while it started (rm -f of a container still starting)
+            self._failed_to_start({"error": "the container was removed while it started", "code": 125})
+            return
+        health.start_monitor(record)
         self._send(self.sync, {"started": self.pid})
         self.sync.close()
         status = self._supervise()

@@ -68,6 +68,8 @@ def test_the_next_build_removes_the_container_of_a_killed_build(pydock, busybox_
     assert res.returncode == 0, res.stdout + res.stderr
     assert pydock("ps", "-aq").stdout.split() == []
     _assert_nothing_left(pydock_root, "kill -9 of a build mid-RUN, then another build")
+    scratch = os.path.join(pydock_root, "builder")
+    assert [n for n in os.listdir(scratch) if n.count("_") == 2] == [], "the killed build's scratch directory"
 
 
 def test_container_prune_removes_stopped_containers_and_keeps_running_ones(pydock, create, busybox_image):
