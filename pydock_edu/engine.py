@@ -525,7 +525,7 @@ class Engine:
     def prune_containers(self, filters=()):
         """``docker container prune``: remove every stopped container, and the RUN step containers of
         killed builds even if they still run; return (IDs removed, bytes of their layers reclaimed)."""
-        from .build.builder import orphaned
+        from .build.builder import orphaned, remove_orphan_scratch
 
         wanted = [f.partition("=")[::2] for f in filters]
         for key, _ in wanted:
@@ -547,6 +547,7 @@ class Engine:
                 continue
             removed.append(record["Id"])
             reclaimed += size
+        remove_orphan_scratch()
         return removed, reclaimed
 
     def _remove_now(self, cid):

@@ -526,12 +526,17 @@ def remove_orphans(engine):
             except NotFound:  # removed meanwhile
                 continue
             removed.append(record["Id"])
+    remove_orphan_scratch()
+    return removed
+
+
+def remove_orphan_scratch():
+    """Delete the scratch directories of killed builds (named after their builder process)."""
     with contextlib.suppress(FileNotFoundError):
         for name in os.listdir(state.path("builder")):
             if name.count("_") == 2 and not _builder_alive(name.split("_")):
                 explain.step("file", f"rm -r {state.path('builder', name)} (the scratch files of a killed build)")
                 _remove_dir(state.path("builder", name))
-    return removed
 
 
 def _builder_alive(fields):

@@ -56,6 +56,8 @@ def test_container_prune_removes_the_container_of_a_killed_build(pydock, busybox
     assert cid in res.stdout.split()
     assert pydock("ps", "-aq").stdout.split() == []
     _assert_nothing_left(pydock_root, "kill -9 of a build mid-RUN, then container prune")
+    scratch = os.path.join(pydock_root, "builder")
+    assert [n for n in os.listdir(scratch) if n.count("_") == 2] == [], "the killed build's scratch directory"
 
 
 def test_the_next_build_removes_the_container_of_a_killed_build(pydock, busybox_image, pydock_root, tmp_path):
