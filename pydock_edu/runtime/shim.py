@@ -11,6 +11,12 @@ container runs) and it:
 4. copies the container's stdout/stderr to the json-file log and to attached clients, and
    their input to the container's stdin;
 5. when PID 1 exits, records the exit code, removes the cgroup and network, and honours ``--rm``.
+
+A start that fails at any step is undone here: PID 1 is killed, the cgroup and the network
+attachments are removed, and the container stays ``created`` with the reason in ``State.Error``.
+That includes an engine that is killed halfway: its end of the handshake socket closes before it
+said ``go``. And a container whose record disappears (its state directory deleted by hand) is
+stopped, since no command could find it any more.
 """
 
 import contextlib
