@@ -199,3 +199,35 @@ def test_kill_9_of_run_detach_while_it_starts_leaves_nothing(pydock, pydock_root
         assert not half_made, f"try {tries}: a created container still has a cgroup or a shim"
         _remove_all(pydock)
         _assert_nothing_left(pydock_root, f"kill -9 of run -d (try {tries}), then rm -f", port=18093)
+
+
+def test_rm_f_removes_what_a_half_started_container_left(pydock, pydock_root, network):
+    """A start cut short by an older pydock (or by a power cut of the engine) left a process in the
+    container's cgroup and a veth, an address and a DNAT rule on its network: ``rm -f`` of the
+    ``created`` container must remove every one of them."""
+    from pydock_edu.network.manager import Networks
+    from pydock_edu.runtime.cgroups import Cgroup
+
+    cid = pydock("create", "--network", network, "-p", "18095:80", "busybox", "sleep", "60",
+                 check=True).stdout.strip()
+    ours = os.readlink("/proc/self/ns/net")
+    stray = subprocess.Popen(["unshare", "--net", "sleep", "300"])  # PID 1-to-be, in a namespace of its own
+    try:
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{stray.pid}/ns/net") == ours and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cgroup = Cgroup(cid)
+        cgroup.create()
+        cgroup.add(stray.pid)
+        with open(os.path.join(pydock_root, "containers", cid, "config.v2.json")) as f:
+            record = json.load(f)
+        Networks().connect(record, stray.pid, network)
+        assert _dnat_rules(18095) and _veths() and _cgroup_dirs(cid)
+        res = pydock("rm", "-f", cid, timeout=60)
+        assert res.returncode == 0, res.stderr
+        stray.wait(timeout=10)  # killed: it was in the container's cgroup
+        _assert_nothing_left(pydock_root, "rm -f of a half-started container", port=18095, wait=5)
+        assert json.loads(pydock("network", "inspect", network, check=True).stdout)[0]["Containers"] == {}
+    finally:
+        stray.kill()
+        stray.wait()
