@@ -129,6 +129,13 @@ class Engine:
         if config.get("StopSignal"):
             parse_signal(config["StopSignal"])  # refused now, not when the container is stopped
         _check_limits(host)
+        if body.get("WorkingDir") and not str(body["WorkingDir"]).startswith("/"):
+            raise InvalidArgument(f"the working directory '{body['WorkingDir']}' is invalid, it needs to be an "
+                                  "absolute path")
+        if any("\0" in str(word) for word in [config["Path"], *config["Args"], *config["Env"],
+                                               config["WorkingDir"], config["User"]]):
+            raise InvalidArgument("invalid container config: a command, an environment variable, the working "
+                                  "directory or the user contains a NUL byte")
         network_mode = host.get("NetworkMode") or "default"
         if network_mode == "default":
             network_mode = self.default_network()

@@ -152,9 +152,11 @@ def test_a_start_that_fails_plugging_in_the_network_undoes_everything(pydock, py
 
 
 @pytest.mark.parametrize("flags", [["--pids-limit", "99999999999999999999999"], ["--pids-limit", "4194305"],
-                                   ["--cpus", "0.001"], ["-m", "99999999999999999999999"]],
-                         ids=["pids-huge", "pids-above-kernel-max", "cpus-below-quota-min", "memory-huge"])
-def test_a_limit_the_kernel_would_refuse_is_refused_before_anything_is_made(run, pydock, pydock_root, flags):
+                                   ["--cpus", "0.001"], ["-m", "99999999999999999999999"], ["-w", "relative"],
+                                   ["-h", "h" * 65]],
+                         ids=["pids-huge", "pids-above-kernel-max", "cpus-below-quota-min", "memory-huge",
+                              "relative-workdir", "hostname-too-long"])
+def test_a_value_only_a_start_would_refuse_is_refused_before_anything_is_made(run, pydock, pydock_root, flags):
     res = run("--rm", *flags, "busybox", "true", timeout=60)
     assert res.returncode == 125, res.stdout + res.stderr
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
