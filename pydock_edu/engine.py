@@ -380,7 +380,10 @@ class Engine:
         """``network connect``: a running container gets one more interface; a stopped one at next start."""
         record = self.container(ref)
         wanted = {"IPAMConfig": {"IPv4Address": ip} if ip else None, "Aliases": list(aliases)}
-        name = self.networks.check_endpoint(network, ip, aliases)  # refused now, not at the next start
+        try:
+            name = self.networks.check_endpoint(network, ip, aliases)  # refused now, not at the next start
+        except PydockError as e:
+            raise type(e)(str(e), 1) from None  # a failed request of a command other than run/create
         if record["State"]["Running"]:
             self.networks.connect(record, record["State"]["Pid"], name, ip=ip, aliases=aliases, primary=False)
 

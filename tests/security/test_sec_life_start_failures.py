@@ -114,7 +114,7 @@ def test_run_rm_with_an_address_outside_the_network_leaves_nothing(pydock, pydoc
 def test_network_connect_with_a_bad_address_is_refused_and_start_still_works(pydock, pydock_root, network):
     cid = pydock("create", "--network", network, "busybox", "true", check=True).stdout.strip()
     res = pydock("network", "connect", "--ip", "abc", network, cid, timeout=60)
-    assert res.returncode != 0 and "invalid IPv4 address: abc" in res.stderr, res.stdout + res.stderr
+    assert res.returncode == 1 and "invalid IPv4 address: abc" in res.stderr, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     start = pydock("start", "-a", cid, timeout=60)
     assert start.returncode == 0, start.stderr
