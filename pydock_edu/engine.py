@@ -220,9 +220,18 @@ class Engine:
 
     def start(self, ref, attach=None, console_size=None):
         """Start a container. With ``attach`` (an :class:`Attachment`), stream its I/O there."""
+        cid = self.resolve_container(ref)
+        try:  # one start at a time: two would each fork a PID 1 into the same cgroup
+            with state.locked(os.path.join("containers", cid, "start.lock")):
+                return self._start(cid, attach, console_size)
+        except FileNotFoundError:
+            if os.path.isdir(container.directory(cid)):
+                raise
+            raise NotFound(f"No such container: {ref}", 1) from None
+
+    def _start(self, cid, attach, console_size):
         import socket
 
-        cid = self.resolve_container(ref)
         record = self._refresh(container.load(cid))
         if record["State"]["Running"]:
             if attach is None:

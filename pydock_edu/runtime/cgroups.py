@@ -191,6 +191,8 @@ class Cgroup:
                     os.rmdir(path)
                     break
                 except OSError as e:
+                    if e.errno == errno.ENOENT:  # removed meanwhile (by the shim, or rm -f)
+                        break
                     if e.errno != errno.EBUSY:
                         raise
                     time.sleep(0.005)

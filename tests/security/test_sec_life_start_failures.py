@@ -233,3 +233,24 @@ def test_rm_f_removes_what_a_half_started_container_left(pydock, pydock_root, ne
     finally:
         stray.kill()
         stray.wait()
+
+
+def test_concurrent_starts_of_one_container_make_one_container(pydock, create, pydock_root):
+    """Three ``pydock start`` at once used to fork three PID 1s into the same cgroup (and three shims,
+    two of them unseen by any command)."""
+    cid = create("busybox", "sleep", "60")
+    command = [os.path.join(sysconfig.get_path("scripts"), "pydock"), "start", cid]
+    starts = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+    try:
+        for process in starts:
+            assert process.wait(timeout=60) == 0, process.stderr.read()
+        processes = _processes(pydock_root)
+        shims = [pid for pid, cmd in processes if "pydock_edu.runtime.shim" in cmd and cid in cmd]
+        with open(os.path.join(_cgroup_dirs(cid)[0], "cgroup.procs")) as f:
+            in_cgroup = f.read().split()
+        assert (len(shims), len(in_cgroup)) == (1, 1), f"one shim and one PID 1 expected, found {processes}"
+    finally:
+        for process in starts:
+            process.stderr.close()
+        pydock("rm", "-f", cid, timeout=60)
+    _assert_nothing_left(pydock_root, "three concurrent starts, then rm -f")
