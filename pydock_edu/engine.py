@@ -16,6 +16,10 @@ from .timefmt import ZERO, format_time
 NAME_PATTERN = r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$"
 DEFAULT_STOP_TIMEOUT = 10
 MIN_MEMORY = 6 * 1024 * 1024
+MAX_INT64 = 2**63 - 1  # Docker's API type for limits
+MAX_PIDS_LIMIT = 4 * 1024 * 1024  # PID_MAX_LIMIT: the largest value the kernel takes in pids.max
+MIN_NANO_CPUS = 10_000_000  # 0.01 CPU: a CFS quota of 1 ms per 100 ms period, the kernel's minimum
+HOST_NAME_MAX = 64
 
 
 class Engine:
@@ -136,8 +140,14 @@ class Engine:
         config = _merge_config(body, image_config)
         if config.get("StopSignal"):
             parse_signal(config["StopSignal"])  # refused now, not when the container is stopped
-        if host.get("Memory") and host["Memory"] < MIN_MEMORY:
-            raise InvalidArgument("Minimum memory limit allowed is 6MB")
+        _check_limits(host)
+        if body.get("WorkingDir") and not str(body["WorkingDir"]).startswith("/"):
+            raise InvalidArgument(f"the working directory '{body['WorkingDir']}' is invalid, it needs to be an "
+                                  "absolute path")
+        if any("\0" in str(word) for word in [config["Path"], *config["Args"], *config["Env"],
+                                               config["WorkingDir"], config["User"]]):
+            raise InvalidArgument("invalid container config: a command, an environment variable, the working "
+                                  "directory or the user contains a NUL byte")
         network_mode = host.get("NetworkMode") or "default"
         if network_mode == "default":
             network_mode = self.default_network()
@@ -150,8 +160,14 @@ class Engine:
                 from .network.ports import publish_all
 
                 host["PortBindings"] = {**publish_all(config["ExposedPorts"]), **(host.get("PortBindings") or {})}
+        for network, wanted in ((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).items():
+            wanted = wanted or {}
+            self.networks.check_endpoint(network, (wanted.get("IPAMConfig") or {}).get("IPv4Address"),
+                                         wanted.get("Aliases") or ())
         if network_mode == "host":
             config["Hostname"] = config.get("Hostname") or os.uname().nodename
+        if len(config.get("Hostname") or "") > HOST_NAME_MAX:
+            raise InvalidArgument(f"invalid hostname format: {config['Hostname']} (at most {HOST_NAME_MAX} characters)")
         if not config["Path"]:
             raise InvalidArgument("no command specified")
         cid = os.urandom(32).hex()
@@ -220,9 +236,18 @@ class Engine:
 
     def start(self, ref, attach=None, console_size=None):
         """Start a container. With ``attach`` (an :class:`Attachment`), stream its I/O there."""
+        cid = self.resolve_container(ref)
+        try:  # one start at a time: two would each fork a PID 1 into the same cgroup
+            with state.locked(os.path.join("containers", cid, "start.lock")):
+                return self._start(cid, attach, console_size)
+        except FileNotFoundError:
+            if os.path.isdir(container.directory(cid)):
+                raise
+            raise NotFound(f"No such container: {ref}", 1) from None
+
+    def _start(self, cid, attach, console_size):
         import socket
 
-        cid = self.resolve_container(ref)
         record = self._refresh(container.load(cid))
         _refuse_damaged(record)
         if record["State"]["Running"]:
@@ -231,13 +256,13 @@ class Engine:
             raise Conflict(f"container {cid[:12]} is already running")
         _require_privileges()
         spec = self._runtime_spec(record, console_size)
-        self.volumes.mount_for(record)
         if spec["wait_for_network"]:
             from .network import netlink
 
             netlink.preload()
             if record["HostConfig"].get("PortBindings"):
                 self.networks.check_ports_free(record["HostConfig"]["PortBindings"])
+        self.volumes.mount_for(record)
         state.write_json(os.path.join(container.directory(cid), "spec.json"), spec)
         # The shim's ends become plain fds (detach): closed once below, never again when a socket object dies.
         sync, sync_child = socket.socketpair()
@@ -265,8 +290,7 @@ class Engine:
         try:
             message = _receive(sync, explain_r)
             if "netns" in message:
-                self._connect_networks(record, message["netns"])
-                sync.sendall(b"go\n")
+                self._plug_in(record, message["netns"], sync, explain_r)
                 message = _receive(sync, explain_r)
         finally:
             sync.close()
@@ -279,10 +303,31 @@ class Engine:
             if attach is not None:
                 attach.close()
             raise PydockError(message["error"], message["code"])
-        if "started" not in message:
+        if "started" not in message:  # the shim died (its log says why): undo what it made
+            _undo_start(cid)
             raise PydockError(f"container {cid[:12]} did not start: see {container.directory(cid)}/shim.log")
         events.emit("container", "start", cid, {"name": record["Name"].lstrip("/")})
         return container.load(cid)
+
+    def _plug_in(self, record, pid, sync, explain_r):
+        """Connect the new network namespace of PID 1, then tell the shim ``go``. If connecting fails,
+        send the shim the error instead: it kills PID 1 and removes its cgroup; once it has answered,
+        free what was made on the networks, and fail."""
+        try:
+            self._connect_networks(record, pid)
+        except BaseException as e:
+            import contextlib
+            import json
+
+            error = e if isinstance(e, PydockError) else PydockError(f"failed to set up the network: {e}")
+            with contextlib.suppress(OSError):
+                sync.sendall(json.dumps({"error": str(error), "code": error.exit_code}).encode() + b"\n")
+                _receive(sync, explain_r)  # the shim's answer, sent once it has undone the start
+            self.networks.release(record["Id"])
+            if error is e or not isinstance(e, Exception):
+                raise
+            raise error from e
+        sync.sendall(b"go\n")
 
     def _runtime_spec(self, record, console_size=None):
         """What the shim and the container's init need, in one JSON document."""
@@ -362,7 +407,10 @@ class Engine:
         """``network connect``: a running container gets one more interface; a stopped one at next start."""
         record = self.container(ref)
         wanted = {"IPAMConfig": {"IPv4Address": ip} if ip else None, "Aliases": list(aliases)}
-        name = self.networks.get(network)["Name"]
+        try:
+            name = self.networks.check_endpoint(network, ip, aliases)  # refused now, not at the next start
+        except PydockError as e:
+            raise type(e)(str(e), 1) from None  # a failed request of a command other than run/create
         if record["State"]["Running"]:
             self.networks.connect(record, record["State"]["Pid"], name, ip=ip, aliases=aliases, primary=False)
 
@@ -392,7 +440,7 @@ class Engine:
         cid = self.create(body, name)
         try:
             self.start(cid, attach=attach, console_size=console_size)
-        except PydockError:
+        except BaseException:
             if (body.get("HostConfig") or {}).get("AutoRemove"):
                 self._remove_now(cid)
             raise
@@ -511,14 +559,39 @@ class Engine:
             self.volumes.remove_anonymous(record)
         return cid
 
+    def prune_containers(self, filters=()):
+        """``docker container prune``: remove every stopped container, and the RUN step containers of
+        killed builds even if they still run; return (IDs removed, bytes of their layers reclaimed)."""
+        from .build.builder import orphaned, remove_orphan_scratch
+
+        wanted = [f.partition("=")[::2] for f in filters]
+        for key, _ in wanted:
+            if key != "label":
+                raise InvalidArgument(f"invalid filter '{key}'", 1)
+        removed, reclaimed = [], 0
+        for record in self.containers(all=True):
+            labels = record["Config"].get("Labels") or {}
+            if any(name not in labels or has_value and labels[name] != value
+                   for name, has_value, value in (v.partition("=") for _, v in wanted)):
+                continue
+            build_orphan = orphaned(record)
+            if record["State"]["Running"] and not build_orphan:
+                continue
+            size = _tree_size(container.directory(record["Id"]) + "/diff")
+            try:
+                self.remove(record["Id"], force=True, volumes=build_orphan)
+            except NotFound:  # removed meanwhile (its --rm)
+                continue
+            removed.append(record["Id"])
+            reclaimed += size
+        remove_orphan_scratch()
+        return removed, reclaimed
+
     def _remove_now(self, cid):
         record = container.load(cid)
         if record is None:
             return
-        if record.get("Damaged"):  # it may have been running: its processes and endpoints go too
-            self._kill_leftovers(cid)
-            self.networks.release(cid)
-        self._release_network(record)
+        _undo_start(cid)
         container.remove_files(cid)
         events.emit("container", "destroy", cid, {"name": record["Name"][1:]})
 
@@ -895,6 +968,22 @@ def _refuse_damaged(record):
                        "it can only be removed (rm -f)")
 
 
+def _check_limits(host):
+    """Refuse, before anything is made, a limit the kernel would refuse when the container starts."""
+    memory, nano_cpus, pids = host.get("Memory") or 0, host.get("NanoCpus") or 0, host.get("PidsLimit") or 0
+    for key, value in (("Memory", memory), ("NanoCpus", nano_cpus), ("PidsLimit", pids)):
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_INT64:
+            raise InvalidArgument(f"invalid {key}: {value!r} is not a 64-bit integer")
+    if memory and memory < MIN_MEMORY:
+        raise InvalidArgument("Minimum memory limit allowed is 6MB")
+    if nano_cpus and not MIN_NANO_CPUS <= nano_cpus <= os.cpu_count() * 10**9:
+        raise InvalidArgument(f"Range of CPUs is from 0.01 to {os.cpu_count()}.00, as there are only "
+                              f"{os.cpu_count()} CPUs available")
+    if pids > MAX_PIDS_LIMIT:
+        raise InvalidArgument(f"invalid pids limit {pids}: the kernel allows at most {MAX_PIDS_LIMIT} "
+                              "(-1 or 0 for unlimited)")
+
+
 def parse_signal(sig):
     """A signal given as ``KILL``, ``SIGKILL`` or ``9``."""
     import signal
@@ -998,6 +1087,31 @@ def _read(path):
             return f.read()
     except FileNotFoundError:
         return ""
+
+
+def _tree_size(path):
+    """Bytes of the files under ``path`` (not following symbolic links)."""
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _undo_start(cid):
+    """Remove whatever a start left of a container that does not run: processes still in its cgroup
+    (a start cut short), the cgroup, and its addresses, port rules and veths on every network."""
+    from .network import release_container
+    from .runtime.cgroups import Cgroup
+
+    cgroup = Cgroup(cid)
+    if cgroup.exists():
+        cgroup.kill_all()
+        cgroup.remove()
+    release_container(cid)
 
 
 def _shim_alive(shim):

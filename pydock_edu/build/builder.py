@@ -24,6 +24,7 @@ and every layer committed is also an engine event (``image step``, ``image layer
 """
 
 import codecs
+import contextlib
 import json
 import os
 import posixpath
@@ -44,6 +45,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 RUNTIME_MOUNT_POINTS = ("etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev")
 RUNTIME_PARENTS = ("etc", "tmp")
 # Flags the parser knows from BuildKit's grammar that the legacy builder refuses.
+# On every RUN step's container: which process builds with it (boot ID, PID, start time), so that a
+# container whose build was killed can be told from one a build still uses, and removed.
+BUILDER_LABEL = "io.pydock.build.builder"
 BUILDKIT_ONLY = {"run": ("mount", "network", "security"), "copy": ("link", "parents", "exclude"),
                  "add": ("link", "keep-git-dir", "checksum", "unpack", "exclude")}
 
@@ -65,12 +69,17 @@ def build(engine, context=".", dockerfile=None, dockerfile_text=None, tags=(), b
     if any(name.digest for name in names):
         raise InvalidArgument("refusing to create a tag with a digest reference")
     say = output or (lambda text: None)
+    remove_orphans(engine)
     build_context = open_context(context, dockerfile, dockerfile_text, stdin)
     try:
         parsed = parser.parse(build_context.dockerfile_text, build_context.dockerfile_name)
         builder = Builder(engine, build_context, parsed, say, dict(build_args or {}), no_cache=no_cache,
                           rm=rm or force_rm, force_rm=force_rm, network=network)
-        image_id = builder.run(target, dict(labels or {}))
+        try:
+            image_id = builder.run(target, dict(labels or {}))
+        finally:
+            with contextlib.suppress(OSError):  # kept while another build of this process uses it
+                os.rmdir(builder.workdir)
     finally:
         build_context.close()
     say(f"Successfully built {image_id[7:19]}\n")
@@ -124,8 +133,9 @@ class Builder:
         self.stages = []  # finished stages, for FROM <stage> and COPY --from
         self.meta_args = {}
         self.network_ready = network in ("none", "host") or (network or "").startswith("container:")
-        self.workdir = state.path("builder")
-        os.makedirs(self.workdir, exist_ok=True)
+        # This builder's own scratch directory: a killed build's is found by its name and removed.
+        self.workdir = state.path("builder", _this_builder().replace(":", "_"))
+        os.makedirs(self.workdir, mode=0o700, exist_ok=True)
 
     def run(self, target, labels):
         """Build every stage up to ``target`` (or the last); return the final image's ID."""
@@ -441,7 +451,8 @@ class Builder:
             raise BuildError(f'cannot RUN in an empty image (FROM scratch): exec: "{command[0]}": '
                              "no such file or directory")
         body = {"Image": current.image_id, "Cmd": command, "Entrypoint": [], "Env": args,
-                "Healthcheck": {"Test": ["NONE"]}, "HostConfig": {"NetworkMode": self.network or "default"}}
+                "Healthcheck": {"Test": ["NONE"]}, "HostConfig": {"NetworkMode": self.network or "default"},
+                "Labels": {BUILDER_LABEL: _this_builder()}}
         container_id = self.engine.create(body)
         self.say(f" ---> Running in {container_id[:12]}\n")
         try:
@@ -498,6 +509,53 @@ class _PullProgress:
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def orphaned(record):
+    """Whether a container is a RUN step's whose build is gone (killed: it never removed it)."""
+    builder = ((record.get("Config") or {}).get("Labels") or {}).get(BUILDER_LABEL)
+    return isinstance(builder, str) and not _builder_alive(builder.split(":"))
+
+
+def remove_orphans(engine):
+    """Remove what killed builds left: their RUN step containers (running or not) and their scratch
+    directories (layers being written, downloaded sources); return the containers' IDs."""
+    removed = []
+    for record in engine.containers(all=True):
+        if orphaned(record):
+            try:
+                engine.remove(record["Id"], force=True, volumes=True)
+            except NotFound:  # removed meanwhile
+                continue
+            removed.append(record["Id"])
+    remove_orphan_scratch()
+    return removed
+
+
+def remove_orphan_scratch():
+    """Delete the scratch directories of killed builds (named after their builder process)."""
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(state.path("builder")):
+            if name.count("_") == 2 and not _builder_alive(name.split("_")):
+                explain.step("file", f"rm -r {state.path('builder', name)} (the scratch files of a killed build)")
+                _remove_dir(state.path("builder", name))
+
+
+def _builder_alive(fields):
+    """Whether the process named by (boot ID, PID, start time) still runs."""
+    from ..runtime.shim import boot_id, process_start_time
+
+    if len(fields) != 3 or not fields[1].isdigit():
+        return True  # not a builder's mark: never touched
+    boot, pid, start = fields
+    return boot == boot_id() and str(process_start_time(int(pid))) == start
+
+
+def _this_builder():
+    from ..runtime.shim import boot_id, process_start_time
+
+    return f"{boot_id()}:{os.getpid()}:{process_start_time(os.getpid())}"
+
 
 
 def _clone(config):

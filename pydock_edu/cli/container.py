@@ -305,6 +305,23 @@ def remove(ctx, options, args):
                  missing_ok=options["force"])
 
 
+@command("container prune", "[OPTIONS]", "Remove all stopped containers",
+         [flag("-f, --force", help="Do not prompt for confirmation"),
+          flag("--filter", "list", help="Provide filter values (e.g. 'label=<key>=<value>')")], max_args=0)
+def prune(ctx, options, args):
+    from .table import human_size
+
+    if not options["force"]:
+        ctx.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
+        ctx.stdout.flush()
+        if ctx.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    removed, reclaimed = ctx.engine.prune_containers(options["filter"])
+    if removed:
+        ctx.out("Deleted Containers:\n" + "".join(cid + "\n" for cid in removed) + "\n")
+    ctx.out(f"Total reclaimed space: {human_size(reclaimed)}")
+
+
 @command("container pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers",
          aliases=["pause"], min_args=1)
 def pause(ctx, options, args):

@@ -82,11 +82,7 @@ def allocate(entry, used, wanted=None):
     reserved = {network.network_address, network.broadcast_address, ipaddress.ip_address(entry["Gateway"])}
     taken = reserved | {ipaddress.ip_address(ip) for ip in used}
     if wanted:
-        address = _address(wanted)
-        if address not in network:
-            raise InvalidArgument(
-                f"Invalid address {wanted}: It does not belong to any of this network's subnets"
-            )
+        address = check_requested(entry, wanted)
         if address in taken:
             raise Conflict("Address already in use")
         return str(address)
@@ -94,6 +90,15 @@ def allocate(entry, used, wanted=None):
         if address not in taken:
             return str(address)
     return None
+
+
+def check_requested(entry, wanted):
+    """A user's ``--ip``: an IPv4 address inside the network's subnet (checked at create and
+    ``network connect``, before anything is made, and again when the address is taken)."""
+    address = _address(wanted)
+    if address not in ipaddress.ip_network(entry["Subnet"]):
+        raise InvalidArgument(f"Invalid address {wanted}: It does not belong to any of this network's subnets")
+    return address
 
 
 def mac_address(ip):

@@ -129,6 +129,17 @@ class Networks:
         """Before a container starts: fail if a fixed host port of ``PortBindings`` is taken."""
         ports.check_ports_free(bindings, _published(self._records()))
 
+    def check_endpoint(self, network, ip=None, aliases=()):
+        """Refuse, as ``connect`` would, a network, ``--ip`` or alias that cannot work: called when a
+        container is created or ``network connect`` is asked for a stopped one, so a start never
+        fails on them halfway. Returns the network's name."""
+        with self._locked():
+            record = _lookup(self._ensure_builtin(), network)
+        _check_request(record, ip, aliases)
+        if ip and record["Driver"] == "bridge":
+            ipam.check_requested(record["IPAM"]["Config"][0], ip)
+        return record["Name"]
+
     def connect(self, container, pid, network, ip=None, aliases=(), primary=True):
         """Attach the running container ``pid`` (a container record) to ``network``.
 
@@ -142,12 +153,7 @@ class Networks:
             record = _lookup(records, network)
             if cid in record["Endpoints"]:
                 raise Conflict(f"endpoint with name {name} already exists in network {record['Name']}")
-            if record["Name"] in BUILTIN and ip:
-                raise InvalidArgument("user specified IP address is supported on user defined networks only")
-            if record["Name"] in BUILTIN and aliases:
-                raise InvalidArgument(
-                    "network-scoped alias is supported only for containers in user defined networks"
-                )
+            _check_request(record, ip, aliases)
             endpoint = {
                 "Name": name, "Hostname": config.get("Hostname") or cid[:12], "Aliases": list(aliases),
                 "EndpointID": os.urandom(32).hex(), "Pid": pid, "RequestedIP": ip or "",
@@ -157,15 +163,18 @@ class Networks:
             }
             if record["Driver"] == "bridge":
                 bindings = (container.get("HostConfig") or {}).get("PortBindings") or {}
-                _wire(record, endpoint, cid, records, bindings, primary)
-            elif record["Driver"] == "null":
-                netns.loopback_only(pid)
+                _plan(record, endpoint, cid, records, bindings, primary)
+            # Recorded before anything is made: if we are killed halfway, release() finds what to undo.
             record["Endpoints"][cid] = endpoint
+            self._save(record)
             try:
+                if record["Driver"] == "bridge":
+                    _wire(record, endpoint, primary)
+                elif record["Driver"] == "null":
+                    netns.loopback_only(pid)
+            except BaseException:
+                _unwire(record, record["Endpoints"].pop(cid))
                 self._save(record)
-            except BaseException:  # unrecorded, the veth and its rules would never be removed
-                del record["Endpoints"][cid]
-                _unwire(record, endpoint)
                 raise
             self._refresh_hosts(records, _neighbours(records, cid))
         _emit("network", "connect", record["Id"],
@@ -339,8 +348,15 @@ def _problem(record, filename):
 # -- wiring one container -------------------------------------------------------------------
 
 
-def _wire(record, endpoint, cid, records, bindings, primary):
-    """Give the container an address on ``record``'s bridge and a veth into it.
+def _check_request(record, ip, aliases):
+    if record["Name"] in BUILTIN and ip:
+        raise InvalidArgument("user specified IP address is supported on user defined networks only")
+    if record["Name"] in BUILTIN and aliases:
+        raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
+
+
+def _plan(record, endpoint, cid, records, bindings, primary):
+    """Choose the endpoint's address, interface names and published ports (nothing is made yet).
 
     On its ``primary`` network the container also gets its default route (unless the network is
     internal) and its published ports.
@@ -353,26 +369,28 @@ def _wire(record, endpoint, cid, records, bindings, primary):
             f"no available IPv4 addresses on this network's address pools: "
             f"{record['Name']} ({record['Id']})"
         )
-    outbound = primary and not record["Internal"]
     taken_names = {e["Interface"] for r in records for c, e in r["Endpoints"].items() if c == cid}
-    host_end, peer = veth.new_names()
+    host_end = veth.new_name()
     endpoint.update(
         IPAddress=address, IPPrefixLen=ipaddress.ip_network(entry["Subnet"]).prefixlen,
         Gateway=entry["Gateway"], MacAddress=ipam.mac_address(address), HostVeth=host_end,
         Interface=next(f"eth{n}" for n in range(len(taken_names) + 1) if f"eth{n}" not in taken_names),
     )
+    if primary and not record["Internal"]:
+        endpoint["Ports"] = ports.resolve(bindings, _published(records))
+
+
+def _wire(record, endpoint, primary):
+    """Give the container its planned address on ``record``'s bridge, a veth into it, and its ports."""
+    entry = record["IPAM"]["Config"][0]
+    outbound = primary and not record["Internal"]
+    peer = veth.peer_name(endpoint["HostVeth"])
     _bring_up(record)
-    try:
-        veth.plug(host_end, peer, _bridge_of(record), endpoint["Pid"])
-        netns.configure(endpoint["Pid"], peer, endpoint["Interface"], endpoint["MacAddress"], address,
-                        endpoint["IPPrefixLen"], gateway=entry["Gateway"] if outbound else None)
-        if outbound:
-            endpoint["Ports"] = ports.resolve(bindings, _published(records))
-            for mapping in endpoint["Ports"]:
-                firewall.add_port(_bridge_of(record), address, mapping)
-    except BaseException:
-        _unwire(record, endpoint)
-        raise
+    veth.plug(endpoint["HostVeth"], peer, _bridge_of(record), endpoint["Pid"])
+    netns.configure(endpoint["Pid"], peer, endpoint["Interface"], endpoint["MacAddress"], endpoint["IPAddress"],
+                    endpoint["IPPrefixLen"], gateway=entry["Gateway"] if outbound else None)
+    for mapping in endpoint["Ports"]:
+        firewall.add_port(_bridge_of(record), endpoint["IPAddress"], mapping)
 
 
 def _unwire(record, endpoint, delete_links=True):

@@ -13,25 +13,27 @@ from .. import explain
 from . import netlink
 
 
-def new_names():
-    """A fresh (host end, temporary peer) name pair, both under the 15-character limit."""
-    suffix = os.urandom(4).hex()[:7]
-    return f"veth{suffix}", f"vpeer{suffix}"
+def new_name():
+    """A fresh name for a pair's host end, under the 15-character limit."""
+    return "veth" + os.urandom(4).hex()[:7]
+
+
+def peer_name(host_end):
+    """The temporary name of the pair's container end (renamed ``ethN`` in the container)."""
+    return "vpeer" + host_end[len("veth"):]
 
 
 def plug(host_end, peer, bridge, pid):
-    """Create the pair, plug ``host_end`` into ``bridge`` and move ``peer`` into ``pid``'s namespace."""
+    """Create the pair with ``host_end`` plugged into ``bridge`` and ``peer`` already in ``pid``'s
+    network namespace, in one netlink request: no moment exists where both ends are on the host
+    (a pair that would outlive a start cut short there). Then bring the host end up."""
 
     def work(ipr):
-        explain.step("netlink", f"ip link add {host_end} type veth peer name {peer}")
-        ipr.link("add", ifname=host_end, kind="veth", peer=peer)
-        host_index = netlink.index_of(ipr, host_end)
-        explain.step("netlink", f"ip link set {host_end} master {bridge}")
-        ipr.link("set", index=host_index, master=netlink.index_of(ipr, bridge))
+        explain.step("netlink", f"ip link add {host_end} master {bridge} type veth peer name {peer} netns {pid}")
+        ipr.link("add", ifname=host_end, kind="veth", master=netlink.index_of(ipr, bridge),
+                 peer={"ifname": peer, "net_ns_pid": pid})
         explain.step("netlink", f"ip link set {host_end} up")
-        ipr.link("set", index=host_index, state="up")
-        explain.step("netlink", f"ip link set {peer} netns {pid}")
-        ipr.link("set", index=netlink.index_of(ipr, peer), net_ns_pid=pid)
+        ipr.link("set", index=netlink.index_of(ipr, host_end), state="up")
 
     netlink.run(work)
 

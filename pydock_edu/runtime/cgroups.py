@@ -193,6 +193,30 @@ class Cgroup:
                 except FileNotFoundError:  # removed meanwhile by another process (the container's shim)
                     break
                 except OSError as e:
+                    if e.errno == errno.ENOENT:  # removed meanwhile (by the shim, or rm -f)
+                        break
                     if e.errno != errno.EBUSY:
                         raise
                     time.sleep(0.005)
+
+    def kill_all(self):
+        """SIGKILL every process of the cgroup (thawed first: a frozen one dies only once it runs)
+        and wait, at most a few seconds, until they are gone, so the cgroup can be removed."""
+        import signal
+
+        if linux.RECORD_ONLY or not self.exists():
+            return
+        signalled = set()
+        for _ in range(500):
+            pids = [pid for pid in self.pids() if pid not in signalled]
+            if not pids and not self.pids():
+                return
+            for pid in pids:
+                try:
+                    linux.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if pids and not signalled:
+                self.thaw()
+            signalled.update(pids)
+            time.sleep(0.01)

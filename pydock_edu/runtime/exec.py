@@ -125,6 +125,7 @@ def _child(spec, error_w):
         linux.set_credentials(uid, gid, groups)
         os.chdir(spec["cwd"] or "/")
         program = init.find_executable(spec["args"][0], env.get("PATH", "/usr/bin:/bin"))
+        init.default_signals()
         linux.execve(program, spec["args"], env)
     except PydockError as e:
         os.write(error_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())

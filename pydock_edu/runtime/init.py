@@ -123,11 +123,34 @@ def find_executable(name, path):
     raise PydockError(f'exec: "{name}": executable file not found in $PATH', 127)
 
 
+def default_signals():
+    """Give the command a clean signal state, as runc does: every signal back to its default action
+    (``signal(sig, SIG_DFL)``) and none blocked (``sigprocmask(SIG_SETMASK, {})``).
+
+    Dispositions set to "ignore" survive execve(2): Python ignores SIGPIPE and SIGXFSZ, and a shell
+    ignores SIGINT and SIGQUIT in a background job, so without this the container's processes would
+    inherit them (a ``trap`` on them would never fire; ``yes | head -1`` would not end by SIGPIPE).
+    Handlers are reset by execve anyway; the mask is inherited as is.
+    """
+    explain.step("signal", "reset every signal to its default action and unblock all (sigprocmask)")
+    if linux.RECORD_ONLY:
+        return
+    for signum in range(1, signal.NSIG):
+        if signum in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):  # the C library's own real-time signals (32, 33)
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def _exec(args, env):
     """execve(2): replace this process with the container's command."""
     if not args:
         raise PydockError("no command specified")
     program = find_executable(args[0], env["PATH"])
+    default_signals()
     try:
         linux.execve(program, args, env)
     except FileNotFoundError:

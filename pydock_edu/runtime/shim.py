@@ -11,8 +11,15 @@ container runs) and it:
 4. copies the container's stdout/stderr to the json-file log and to attached clients, and
    their input to the container's stdin;
 5. when PID 1 exits, records the exit code, removes the cgroup and network, and honours ``--rm``.
+
+A start that fails at any step is undone here: PID 1 is killed, the cgroup and the network
+attachments are removed, and the container stays ``created`` with the reason in ``State.Error``.
+That includes an engine that is killed halfway: its end of the handshake socket closes before it
+said ``go``. And a container whose record disappears (its state directory deleted by hand) is
+stopped, since no command could find it any more.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -22,11 +29,13 @@ import sys
 import time
 
 from .. import container, events, explain, state
+from ..network import release_container
 from ..timefmt import format_time
 from . import attach, health, init, linux
 from .cgroups import Cgroup
 
 TIOCSWINSZ = 0x5414
+RECORD_CHECK_SECONDS = 2  # how often a running container's shim checks that its record still exists
 
 
 def main():
@@ -55,34 +64,56 @@ class Shim:
             self.clients[self.primary] = attach.FrameReader()
 
     def run(self):
+        self.pid = None
+        try:
+            message = self._start()
+        except Exception as e:  # a step of the start failed (a limit the kernel refused, ...)
+            message = {"error": f"failed to start the container: {e}", "code": 125}
+        if "error" in message:
+            self._failed_to_start(message)
+            return
+        record = container.update(self.id, self._mark_running)
+        if record is None:  # removed while it started (rm -f of a container still starting)
+            self._failed_to_start({"error": "the container was removed while it started", "code": 125})
+            return
+        health.start_monitor(record)
+        self._send(self.sync, {"started": self.pid})
+        self.sync.close()
+        status = self._supervise()
+        self._finish(status)
+
+    def _start(self):
+        """Make the cgroup, fork PID 1 and see it through to execve; return its last message.
+
+        The engine answers the request for a network with ``go`` once the veth is plugged in. Any
+        other answer, or none (its end of ``sync`` closed: the engine failed, or was killed), ends
+        the start: the caller of ``_start`` undoes it, so no container waits for a network for ever.
+        """
         self.cgroup.create(**self.spec["cgroup"])
         child_stdio, self.outputs, self.stdin = self._make_stdio()
         ours, theirs = socket.socketpair()
-        self.pid = pid = self._fork_pid1(child_stdio, ours, theirs)
+        self.pid = self._fork_pid1(child_stdio, ours, theirs)
         theirs.close()
         for fd in set(child_stdio):
             os.close(fd)
         pending = []
-        while True:
-            if not pending:
-                pending, fds = _read_messages(ours)
-            message = pending.pop(0)
-            if message.get("netns"):
-                self._send(self.sync, {"netns": pid})
-                ours.sendall(self.sync.recv(16))  # the engine's "go" once the network is plugged in
-            elif message.get("pty"):
-                self._use_terminal(fds[0])
-            else:
-                break
-        ours.close()
-        if "error" in message:
-            self._failed_to_start(message)
-            return
-        health.start_monitor(container.update(self.id, self._mark_running))
-        self._send(self.sync, {"started": pid})
-        self.sync.close()
-        status = self._supervise()
-        self._finish(status)
+        try:
+            while True:
+                if not pending:
+                    pending, fds = _read_messages(ours)
+                message = pending.pop(0)
+                if message.get("netns"):
+                    self._send(self.sync, {"netns": self.pid})
+                    answer = _read_line(self.sync)
+                    if answer != b"go\n":
+                        return _parse_answer(answer)
+                    ours.sendall(answer)
+                elif message.get("pty"):
+                    self._use_terminal(fds[0])
+                else:
+                    return message
+        finally:
+            ours.close()
 
     def _fork_pid1(self, child_stdio, ours, theirs):
         """Fork the container's PID 1 into a new PID namespace; return its PID (as the host sees it).
@@ -144,18 +175,21 @@ class Shim:
         record["Shim"] = {"Pid": os.getpid(), "StartTime": process_start_time(os.getpid()), "BootId": boot_id()}
 
     def _failed_to_start(self, message):
-        """The command could not be executed: the container stays 'created', as in Docker."""
-        os.waitpid(self.pid, 0)
+        """The start failed: undo it (PID 1, its cgroup, its network); the container stays 'created'."""
+        if self.pid:
+            _kill(self.pid)
+            os.waitpid(self.pid, 0)
+        self.cgroup.kill_all()
         self.cgroup.remove()
 
         def mark(record):
             record["State"].update(ExitCode=message["code"], Error=message["error"])
 
         record = container.update(self.id, mark)
+        release_container(self.id, delete_links=True)
         self._send(self.sync, message)
         self.sync.close()
         if record and record["HostConfig"].get("AutoRemove"):
-            _release_network(record)
             container.remove_files(self.id)
 
     def _supervise(self):
@@ -179,8 +213,10 @@ class Shim:
                 status = _reaped(self.pid)
             if status is not None and not self.outputs:
                 break
+            if status is None and not os.path.exists(container.record_file(self.id)):
+                self._orphaned()
             watch = [wake_r, listener, *self.outputs, *self.clients]
-            ready, _, _ = select.select(watch, [], [], 0.5 if status is not None else None)
+            ready, _, _ = select.select(watch, [], [], 0.5 if status is not None else RECORD_CHECK_SECONDS)
             for fd in ready:
                 if fd == wake_r:
                     os.read(wake_r, 512)
@@ -194,10 +230,17 @@ class Shim:
             if status is not None and not ready:
                 break  # output pipes held open by nobody we can wait for
         listener.close()
-        os.unlink(path)
+        with contextlib.suppress(FileNotFoundError):  # the state root may have been removed under us
+            os.unlink(path)
         self._flush_log()
         self.log.close()
         return status
+
+    def _orphaned(self):
+        """The container's record was deleted under it (its state directory removed by hand): no
+        command could see or stop the container any more, so stop it here, as its record says."""
+        _kill(self.pid)
+        self.cgroup.kill_all()
 
     def _forward_output(self, fd):
         stream = self.outputs[fd]
@@ -279,8 +322,8 @@ class Shim:
             record.pop("Shim", None)
 
         record = container.update(self.id, mark)
+        release_container(self.id, delete_links=False)
         if record:
-            _release_network(record)
             name = record["Name"].lstrip("/")
             if oom:
                 events.emit("container", "oom", self.id, {"name": name})
@@ -300,12 +343,37 @@ class Shim:
             client.close()
 
 
-def _release_network(record):
-    """Free the container's addresses and port rules; its veths die with its network namespace."""
-    if record.get("NetworkSettings", {}).get("Networks"):
-        from ..network.manager import Networks
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
-        Networks().release(record["Id"], delete_links=False)
+
+def _read_line(sock):
+    """One line from ``sock``, or what came before end of file (b"" if the peer closed it)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        try:
+            chunk = sock.recv(4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _parse_answer(answer):
+    """The engine's answer instead of ``go``: its error, or that it is gone."""
+    try:
+        message = json.loads(answer)
+    except ValueError:
+        message = None
+    if isinstance(message, dict) and "error" in message:
+        return {"error": str(message["error"]), "code": int(message.get("code", 125))}
+    return {"error": "the engine that started the container went away before its network was set up",
+            "code": 125}
 
 
 def _read_messages(sock):

@@ -89,7 +89,9 @@ def test_explain_shows_the_steps(networks, make_container):
         endpoint = networks.connect(a.record, a.pid, "bridge")
     texts = [text for _, text in steps]
     assert ("netlink", "ip link add pydock0 type bridge") in steps
-    assert f"ip link set {endpoint['HostVeth']} master pydock0" in texts
+    # One request makes the pair on the bridge with its peer already in the container's namespace.
+    assert f"ip link add {endpoint['HostVeth']} master pydock0 type veth peer name vpeer{endpoint['HostVeth'][4:]} " \
+           f"netns {a.pid}" in texts
     assert f"[netns of {a.pid}] ip route add default via 172.29.0.1 dev eth0" in texts
     assert any(c == "iptables" and "MASQUERADE" in t for c, t in steps)
 
