@@ -93,7 +93,7 @@ class Engine:
         from .runtime.cgroups import Cgroup
 
         cgroup = Cgroup(record["Id"])
-        for pid in cgroup.pids():
+        for pid in cgroup.pids(record["State"]["Pid"]):
             os.kill(pid, signal.SIGKILL)
         if record["State"]["Paused"] and cgroup.exists():
             cgroup.thaw()  # frozen processes die only once thawed
@@ -126,6 +126,7 @@ class Engine:
             parse_signal(config["StopSignal"])  # refused now, not when the container is stopped
         if host.get("Memory") and host["Memory"] < MIN_MEMORY:
             raise InvalidArgument("Minimum memory limit allowed is 6MB")
+        _require_cgroup_limits(host)
         network_mode = host.get("NetworkMode") or "default"
         if network_mode == "default":
             network_mode = self.default_network()
@@ -213,6 +214,7 @@ class Engine:
                 return record  # starting a running container does nothing, as in Docker
             raise Conflict(f"container {cid[:12]} is already running")
         _require_privileges()
+        _require_cgroup_limits(record["HostConfig"])  # the host may have lost a controller since create
         spec = self._runtime_spec(record, console_size)
         self.volumes.mount_for(record)
         if spec["wait_for_network"]:
@@ -472,6 +474,9 @@ class Engine:
     def unpause(self, ref):
         record = self.container(ref)
         cid = record["Id"]
+        from .runtime import cgroups
+
+        cgroups.require("freezer", "unpause", exit_code=1)
         if not record["State"]["Paused"]:
             raise Conflict(f"Container {cid} is not paused")
         self._cgroup(cid).thaw()
@@ -560,7 +565,7 @@ class Engine:
         record = self.container(ref)
         if not record["State"]["Running"]:
             raise Conflict(f"Container {record['Id']} is not running")
-        pids = self._cgroup(record["Id"]).pids()
+        pids = self._cgroup(record["Id"]).pids(record["State"]["Pid"])
         result = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True)
         if result.returncode != 0:
             reason = (result.stderr.strip().splitlines() or [""])[0]
@@ -865,6 +870,13 @@ def _require_privileges():
 
         raise PydockError("containers cannot run on this host: " + "; ".join(missing_privileges())
                           + ". Add --explain (pydock --explain run ...) to see the steps without making them")
+
+
+def _require_cgroup_limits(host):
+    """Refuse -m, --cpus and --pids-limit in one line where the host lacks their cgroup controller."""
+    from .runtime import cgroups
+
+    cgroups.require_limits(host.get("Memory") or 0, host.get("NanoCpus") or 0, host.get("PidsLimit") or 0)
 
 
 def parse_signal(sig):

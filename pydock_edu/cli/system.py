@@ -30,7 +30,10 @@ def info(ctx, options, args):
         f"Pydock Root Dir: {data['DockerRootDir']}",
         f"Cgroup Driver: {data['CgroupDriver']}",
         f"Cgroup Version: {data['CgroupVersion']}",
-        f"Cgroup Controllers: {' '.join(data['CgroupControllers'])}",
+        f"Cgroup Controllers: {' '.join(data['CgroupControllers']) or 'none'}",
+        f"Cgroup Delegated: {' '.join(data['CgroupDelegated']) or 'none'}",
+        "Cgroup Missing: " + (", ".join(f"{name} ({what})" for name, what in data["CgroupMissing"].items())
+                              or "none"),
         f"Kernel Version: {data['KernelVersion']}",
         f"Operating System: {data['OperatingSystem']}",
         f"Architecture: {data['Architecture']}",
