@@ -49,6 +49,8 @@ def info(engine):
         "Driver": "overlay",
         "DockerRootDir": state.root(),
         "CgroupDriver": cgroups.driver(),
+        "CgroupParent": cgroups.parent_path(),
+        "Init": "systemd" if cgroups.systemd_host() else "other",
         "CgroupVersion": str(cgroups.version() or "none"),
         "CgroupControllers": cgroups.controllers(),
         "CgroupDelegated": cgroups.delegated(),

@@ -70,8 +70,27 @@ def parent_name():
 
 
 def driver():
-    """How the cgroups are managed: ``cgroupfs`` (pydock writes the directories itself)."""
+    """How the cgroups are managed: ``cgroupfs``, pydock writes the directories itself, on systemd too.
+
+    On a systemd host, pydock's subtree ``/sys/fs/cgroup/pydock`` sits beside systemd's slices, as
+    podman's and Docker's cgroupfs managers put theirs; docs/CGROUPS.md says why that is safe across
+    ``systemctl daemon-reload`` and what a systemd driver (a delegated scope per container) would add.
+    """
     return "cgroupfs"
+
+
+def systemd_host():
+    """Whether systemd is the init system (it then owns the root cgroup and its slices)."""
+    return os.path.isdir("/run/systemd/system")
+
+
+def parent_path():
+    """The directory under which the containers' cgroups are made (the first hierarchy's, on v1)."""
+    found = version()
+    if found == 2:
+        return os.path.join(CGROUP_ROOT, parent_name())
+    mounted = _v1_mounted()
+    return os.path.join(CGROUP_ROOT, mounted[0], parent_name()) if mounted else ""
 
 
 def controllers():
@@ -195,11 +214,15 @@ class Cgroup:
             explain.step("cgroup", f"mkdir {path}")
             if not linux.RECORD_ONLY:
                 os.makedirs(path, exist_ok=True)
+        if self.v2 and not linux.RECORD_ONLY:
+            self._check_v2_controllers(memory, nano_cpus, pids_limit)
         if memory:
             directory = self._dir("memory")
             if self.v2:
                 write(os.path.join(directory, "memory.max"), memory)
-                write(os.path.join(directory, "memory.swap.max"), 0)  # no swap: the limit is the limit
+                swap = os.path.join(directory, "memory.swap.max")  # absent without swap accounting
+                if linux.RECORD_ONLY or os.path.exists(swap):
+                    write(swap, 0)  # no swap: the limit is the limit, as memsw is on v1
             else:
                 write(os.path.join(directory, "memory.limit_in_bytes"), memory)
                 swap = os.path.join(directory, "memory.memsw.limit_in_bytes")
@@ -238,6 +261,18 @@ class Cgroup:
                         if e.errno not in (errno.EBUSY, errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
                             raise
 
+    def _check_v2_controllers(self, memory, nano_cpus, pids_limit):
+        """v2: the new cgroup's ``cgroup.controllers`` is what it really got; refuse a limit it cannot hold."""
+        got = read(os.path.join(self.dirs["unified"], "cgroup.controllers")).split()
+        for value, controller, flag in ((memory, "memory", "--memory"), (nano_cpus, "cpu", "--cpus"),
+                                        (pids_limit, "pids", "--pids-limit")):
+            if value and (controller != "pids" or value > 0) and controller not in got:
+                self.remove()
+                from ..errors import PydockError
+
+                raise PydockError(f"{flag} needs the cgroup {controller} controller, which "
+                                  f"{os.path.join(CGROUP_ROOT, parent_name())} could not enable")
+
     def add(self, pid):
         """Move process ``pid`` (0: the calling process) into the cgroup."""
         for path in self.dirs.values():
@@ -271,11 +306,11 @@ class Cgroup:
                 raise
 
     def _wait_frozen(self, frozen):
+        """v2 freezes asynchronously: ``cgroup.events`` says ``frozen 1`` once every process has stopped."""
         if linux.RECORD_ONLY:
             return
-        for _ in range(500):
-            if self.frozen() == frozen:
-                return
+        deadline = time.monotonic() + 5
+        while self.frozen() != frozen and time.monotonic() < deadline:
             time.sleep(0.002)
 
     def frozen(self):
