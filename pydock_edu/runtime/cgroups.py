@@ -242,15 +242,19 @@ class Cgroup:
     def _enable_v2_controllers(self):
         """v2: a child cgroup gets a controller only if its parent lists it in subtree_control.
 
-        Only controllers the host offers are asked for, one at a time: one that cannot be enabled
-        (a partial delegation) leaves the others working.
+        So every cgroup from the root down to the parent (``pydock``, or each level of a nested
+        ``PYDOCK_CGROUP_PARENT``) hands them down. Only controllers the host offers are asked for, one
+        at a time: one that cannot be enabled (a partial delegation) leaves the others working.
         """
         parent = os.path.join(CGROUP_ROOT, parent_name())
         if linux.RECORD_ONLY:
             return
         os.makedirs(parent, exist_ok=True)
         offered = controllers()
-        for directory in (CGROUP_ROOT, parent):
+        chain = [CGROUP_ROOT]
+        for part in parent_name().strip("/").split("/"):
+            chain.append(os.path.join(chain[-1], part))
+        for directory in chain:
             control = os.path.join(directory, "cgroup.subtree_control")
             enabled = read(control).split()
             for name in V2_WANTED:
