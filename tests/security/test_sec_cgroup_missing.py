@@ -201,5 +201,6 @@ def test_info_lists_what_is_missing_and_what_does_not_work(layout):
     for controller, what in (("memory", "--memory"), ("cpu", "--cpus"), ("pids", "--pids-limit"),
                              ("freezer", "pause")):
         assert (controller in missing and what in missing) == (controller not in layout.controllers), missing
-    if layout.name == "none":
-        assert "Cgroup Version: none" in res.stdout
+    assert "Cgroup Driver: cgroupfs" in res.stdout
+    version = {"none": "none", "v2-partial": "2"}.get(layout.name, "1")
+    assert f"Cgroup Version: {version}\n" in res.stdout
