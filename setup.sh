@@ -30,14 +30,27 @@ apt-get install -y -qq \
   python3-venv util-linux procps gcc libc6-dev >/dev/null
 
 step "virtualenv $VENV"
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
-  echo "python3 on PATH is older than 3.11: $(python3 --version)" >&2
+# The distribution's /usr/bin/python3 where it is new enough: every user can run it, so every user can
+# start the installed pydock (a python3 found first on root's PATH may be a pyenv build inside root's
+# home, mode 700). Otherwise the first python3 on PATH.
+new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+PYTHON=
+for candidate in /usr/bin/python3 "$(command -v python3 || true)"; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ] && new_enough "$candidate"; then PYTHON=$candidate; break; fi
+done
+if [ -z "$PYTHON" ]; then
+  echo "no Python 3.11 or newer: /usr/bin/python3 and the python3 on PATH are missing or older" >&2
   exit 1
-}
-if ! "$VENV/bin/python" -c '' 2>/dev/null; then
+fi
+echo "    Python: $PYTHON ($("$PYTHON" -c 'import sys; print(sys.version.split()[0])'), $(readlink -f "$PYTHON"))"
+# A venv made from another interpreter (say, by an older setup.sh from PATH's python3) is made again, once.
+built_from() { sed -n 's/^executable = //p' "$VENV/pyvenv.cfg" 2>/dev/null; }
+if ! "$VENV/bin/python" -c '' 2>/dev/null \
+   || [ "$(readlink -f "$(built_from)")" != "$(readlink -f "$PYTHON")" ]; then
+  [ -e "$VENV" ] && echo "    rebuilding $VENV: it was made from $(built_from || true)"
   rm -rf "$VENV"
   mkdir -p "$(dirname "$VENV")"
-  python3 -m venv "$VENV"
+  "$PYTHON" -m venv "$VENV"
 fi
 # compat mode: a plain path entry in a .pth file, the cheapest editable install at interpreter start-up.
 "$VENV/bin/python" -m pip install -qq -e ".[test]" --config-settings editable_mode=compat

@@ -95,7 +95,7 @@ class Engine:
             return record
         if _shim_alive(record.get("Shim")):
             return record
-        self._kill_leftovers(record["Id"], record["State"]["Paused"])
+        self._kill_leftovers(record["Id"], record["State"]["Paused"], record["State"]["Pid"])
 
         def mark_dead(r):
             if r["State"]["Status"] in container.ACTIVE:
@@ -110,15 +110,16 @@ class Engine:
         self._release_network(record)
         return record
 
-    def _kill_leftovers(self, cid, paused=True):
-        """SIGKILL whatever still runs in the container's cgroup, then remove the cgroup."""
+    def _kill_leftovers(self, cid, paused=True, init_pid=0):
+        """SIGKILL whatever still runs in the container's cgroup (or, without cgroups, in the PID
+        namespace of its PID 1 ``init_pid``), then remove the cgroup."""
         import contextlib
         import signal
 
         from .runtime.cgroups import Cgroup
 
         cgroup = Cgroup(cid)
-        for pid in cgroup.pids():
+        for pid in cgroup.pids(init_pid):
             with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
                 os.kill(pid, signal.SIGKILL)
         if paused and cgroup.exists():
@@ -148,6 +149,7 @@ class Engine:
                                                config["WorkingDir"], config["User"]]):
             raise InvalidArgument("invalid container config: a command, an environment variable, the working "
                                   "directory or the user contains a NUL byte")
+        _require_cgroup_limits(host)
         network_mode = host.get("NetworkMode") or "default"
         if network_mode == "default":
             network_mode = self.default_network()
@@ -255,6 +257,7 @@ class Engine:
                 return record  # starting a running container does nothing, as in Docker
             raise Conflict(f"container {cid[:12]} is already running")
         _require_privileges()
+        _require_cgroup_limits(record["HostConfig"])  # the host may have lost a controller since create
         spec = self._runtime_spec(record, console_size)
         if spec["wait_for_network"]:
             from .network import netlink
@@ -538,6 +541,9 @@ class Engine:
     def unpause(self, ref):
         record = self.container(ref)
         cid = record["Id"]
+        from .runtime import cgroups
+
+        cgroups.require("freezer", "unpause", exit_code=1)
         if not record["State"]["Paused"]:
             raise Conflict(f"Container {cid} is not paused")
         self._cgroup(cid).thaw()
@@ -652,7 +658,7 @@ class Engine:
         record = self.container(ref)
         if not record["State"]["Running"]:
             raise Conflict(f"Container {record['Id']} is not running")
-        pids = self._cgroup(record["Id"]).pids()
+        pids = self._cgroup(record["Id"]).pids(record["State"]["Pid"])
         result = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True)
         if result.returncode != 0:
             reason = (result.stderr.strip().splitlines() or [""])[0]
@@ -982,6 +988,13 @@ def _check_limits(host):
     if pids > MAX_PIDS_LIMIT:
         raise InvalidArgument(f"invalid pids limit {pids}: the kernel allows at most {MAX_PIDS_LIMIT} "
                               "(-1 or 0 for unlimited)")
+
+
+def _require_cgroup_limits(host):
+    """Refuse -m, --cpus and --pids-limit in one line where the host lacks their cgroup controller."""
+    from .runtime import cgroups
+
+    cgroups.require_limits(host.get("Memory") or 0, host.get("NanoCpus") or 0, host.get("PidsLimit") or 0)
 
 
 def parse_signal(sig):

@@ -11,8 +11,8 @@ def privileges():
     checks["overlayfs"] = (_has_filesystem("overlay"), "the kernel has no overlay filesystem (modprobe overlay)")
     from .runtime import cgroups
 
-    checks["cgroups"] = (os.access(cgroups.CGROUP_ROOT, os.W_OK) and bool(cgroups.controllers()),
-                         "the cgroup filesystem is not writable: no memory, CPU or pids limits")
+    checks["cgroups"] = (os.access(cgroups.CGROUP_ROOT, os.W_OK) and cgroups.version() > 0,
+                         f"no writable cgroup hierarchy at {cgroups.CGROUP_ROOT}: no memory, CPU or pids limits")
     checks["namespaces"] = (os.path.exists("/proc/self/ns/pid") and os.geteuid() == 0,
                             "creating PID/mount/network namespaces needs root")
     return checks
@@ -38,6 +38,7 @@ def info(engine):
     records = engine.containers(all=True)
     statuses = [r["State"]["Status"] for r in records]
     checks = privileges()
+    missing = cgroups.missing()
     return {
         "ID": _machine_id(),
         "Containers": len(records),
@@ -47,9 +48,13 @@ def info(engine):
         "Images": len(engine.images.image_ids()),
         "Driver": "overlay",
         "DockerRootDir": state.root(),
-        "CgroupDriver": "cgroupfs",
-        "CgroupVersion": str(cgroups.version()),
+        "CgroupDriver": cgroups.driver(),
+        "CgroupParent": cgroups.parent_path(),
+        "Init": "systemd" if cgroups.systemd_host() else "other",
+        "CgroupVersion": str(cgroups.version() or "none"),
         "CgroupControllers": cgroups.controllers(),
+        "CgroupDelegated": cgroups.delegated(),
+        "CgroupMissing": missing,
         "KernelVersion": platform.release(),
         "OperatingSystem": _os_name(),
         "OSType": "linux",
@@ -59,7 +64,8 @@ def info(engine):
         "Name": platform.node(),
         "ServerVersion": __version__,
         "Privileges": {name: ok for name, (ok, _) in checks.items()},
-        "Warnings": [why for ok, why in checks.values() if not ok],
+        "Warnings": [why for ok, why in checks.values() if not ok]
+        + [f"no cgroup {name} controller here: {what} cannot work" for name, what in missing.items()],
     }
 
 
